@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/stratus-metrics/stratus/tsdb"
+)
+
+// parseServeFlags builds the Config: defaults, then --config, then the
+// flags the user set explicitly (so a flag always wins over the file).
+func parseServeFlags(name string, args []string, stderr io.Writer) (Config, error) {
+	cfg := defaultConfig()
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configFile := fs.String("config", "", "YAML configuration file (optional; flags override it)")
+	listen := fs.String("listen-addr", cfg.ListenAddr, "address the HTTP server listens on")
+	dataDir := fs.String("data-dir", cfg.DataDir, "directory for the write-ahead log and checkpoints")
+	logLevel := fs.String("log-level", cfg.LogLevel, "log level: debug, info, warn, error")
+	logFormat := fs.String("log-format", cfg.LogFormat, "log format: text or json")
+	retention := fs.Duration("retention", cfg.Storage.Retention, "how long samples are kept")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return cfg, err
+		}
+		return cfg, errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "%s: unexpected arguments %q\n", name, fs.Args())
+		return cfg, errUsage
+	}
+	if *configFile != "" {
+		if err := loadConfigFile(&cfg, *configFile); err != nil {
+			return cfg, err
+		}
+	}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "listen-addr":
+			cfg.ListenAddr = *listen
+		case "data-dir":
+			cfg.DataDir = *dataDir
+		case "log-level":
+			cfg.LogLevel = *logLevel
+		case "log-format":
+			cfg.LogFormat = *logFormat
+		case "retention":
+			cfg.Storage.Retention = *retention
+		}
+	})
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("invalid configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseServeFlags("stratus serve", args, stderr)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(&cfg, stderr)
+	return serve(ctx, cfg, logger, stdout)
+}
+
+// server is the running process: its components and HTTP router.
+type server struct {
+	cfg    Config
+	logger *slog.Logger
+	reg    *prometheus.Registry
+	router *mux.Router
+	db     *tsdb.DB
+	ready  atomic.Bool
+}
+
+// serve runs Stratus until ctx is cancelled, then shuts down gracefully:
+// stop accepting requests, finish in-flight ones, close storage.
+func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Writer) error {
+	s := &server{cfg: cfg, logger: logger, reg: prometheus.NewRegistry(), router: mux.NewRouter()}
+	bi := readBuildInfo()
+	s.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "stratus_build_info",
+			Help:        "Build information of this Stratus binary; the value is 1.",
+			ConstLabels: prometheus.Labels{"version": bi.Version, "revision": bi.Revision, "goversion": bi.GoVersion},
+		}, func() float64 { return 1 }),
+	)
+	s.routes()
+
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
+	}
+	httpSrv := &http.Server{
+		Handler:           s.router,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpSrv.Serve(ln) }()
+	logger.Info("stratus listening", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "version", bi.Version)
+
+	// Storage opens after the listener so that /-/healthy answers during
+	// WAL replay; /-/ready turns 200 only once it is open.
+	db, err := tsdb.Open(cfg.Storage, s.reg, logger.With("component", "tsdb"))
+	if err != nil {
+		httpSrv.Close()
+		return fmt.Errorf("open storage: %w", err)
+	}
+	s.db = db
+	s.ready.Store(true)
+	fmt.Fprintf(stdout, "Stratus is ready at http://%s/\n", ln.Addr())
+
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down")
+	case err := <-serveErr:
+		db.Close()
+		return fmt.Errorf("http server: %w", err)
+	}
+	s.ready.Store(false)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := httpSrv.Shutdown(shutdownCtx); err != nil {
+		logger.Warn("http shutdown incomplete", "err", err)
+	}
+	if err := db.Close(); err != nil {
+		return fmt.Errorf("close storage: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// routes registers the process-level endpoints; each component registers
+// its own API routes on the same router.
+func (s *server) routes() {
+	r := s.router
+	r.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "Stratus is Healthy.")
+	}).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if !s.ready.Load() {
+			http.Error(w, "Stratus is not ready: storage is opening.", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "Stratus is Ready.")
+	}).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
+	r.HandleFunc("/debug/pprof/", pprof.Index)
+	r.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	r.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	r.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	r.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	r.PathPrefix("/debug/pprof/").HandlerFunc(pprof.Index)
+}

@@ -1,0 +1,115 @@
+package tsdb
+
+import (
+	"context"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/VictoriaMetrics/fastcache"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/stratus-metrics/stratus/tsdb/index"
+)
+
+// DB is the time-series store. It is safe for concurrent use: appends and
+// queries may run from many goroutines at once.
+type DB struct {
+	opts   Options
+	logger *slog.Logger
+	m      *metrics
+
+	ids     *fastcache.Cache // series key -> 4-byte series id
+	stripes seriesStripes    // series key -> series (authoritative)
+	table   seriesTable      // series id -> series
+	index   *index.MemIndex  // label -> postings
+
+	nextID    atomic.Uint32 // last id handed out
+	numSeries atomic.Int64
+
+	// sealedBefore is the start of the oldest open window: every window
+	// ending at or before it is sealed, and samples older than it are
+	// rejected with model.ErrTooOld.
+	sealedBefore atomic.Int64
+
+	maintMu sync.Mutex // serialises seal and retention passes
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+var keySeed = maphash.MakeSeed()
+
+// Open creates a DB with the given options and starts its background
+// maintenance loop (sealing windows, retention). Close stops it.
+func Open(opts Options, reg prometheus.Registerer, logger *slog.Logger) (*DB, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid tsdb options: %w", err)
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	db := &DB{
+		opts:   opts,
+		logger: logger,
+		ids:    fastcache.New(opts.SeriesCacheBytes),
+		index:  index.New(),
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
+	}
+	db.sealedBefore.Store(math.MinInt64)
+	db.m = newMetrics(db, reg)
+	go db.run()
+	return db, nil
+}
+
+// Close stops background work and releases memory. It is safe to call
+// once; the DB must not be used afterwards.
+func (db *DB) Close() error {
+	close(db.stop)
+	<-db.done
+	db.ids.Reset()
+	return nil
+}
+
+func (db *DB) run() {
+	defer close(db.done)
+	t := time.NewTicker(db.opts.MaintenanceInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-db.stop:
+			return
+		case <-t.C:
+			db.Maintain(context.Background())
+		}
+	}
+}
+
+// Maintain seals every window that has closed by the DB's clock and drops
+// data past retention. The background loop calls it periodically; tests and
+// benchmarks call it to make sealing happen now.
+func (db *DB) Maintain(ctx context.Context) {
+	db.maintMu.Lock()
+	defer db.maintMu.Unlock()
+	now := db.opts.Now().UnixMilli()
+	db.sealLocked(ctx, now-db.opts.OutOfOrderWindow.Milliseconds())
+	db.retainLocked(ctx, now-db.opts.Retention.Milliseconds())
+}
+
+// windowStart returns the start of the block window holding t.
+func (db *DB) windowStart(t int64) int64 {
+	d := db.opts.BlockDuration.Milliseconds()
+	w := t - t%d
+	if t%d < 0 {
+		w -= d
+	}
+	return w
+}
+
+// NumSeries returns the number of series held.
+func (db *DB) NumSeries() int { return int(db.numSeries.Load()) }

@@ -1,0 +1,224 @@
+package tsdb
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/stratus-metrics/stratus/model"
+	"github.com/stratus-metrics/stratus/tsdb/chunkenc"
+	"github.com/stratus-metrics/stratus/tsdb/index"
+)
+
+// Select returns the series that match all matchers and have samples in
+// [mint, maxt] (milliseconds, both inclusive), sorted by labels. Their
+// iterators yield only samples in that range, and decode only the blocks
+// that overlap it. The set reads a consistent view of each series taken
+// when its Iterator is called.
+func (db *DB) Select(ctx context.Context, mint, maxt int64, ms ...*model.Matcher) model.SeriesSet {
+	if len(ms) == 0 {
+		return model.ErrSeriesSet(fmt.Errorf("select needs at least one matcher"))
+	}
+	ps := db.index.Select(ms...)
+	series := make([]*memSeries, 0, len(ps))
+	for i, id := range ps {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return model.ErrSeriesSet(err)
+			}
+		}
+		s := db.table.get(id)
+		if s == nil || !s.overlaps(mint, maxt) {
+			continue
+		}
+		series = append(series, s)
+	}
+	out := make([]model.Series, len(series))
+	for i, s := range series {
+		out[i] = &selectedSeries{s: s, ls: s.labels(), mint: mint, maxt: maxt}
+	}
+	slices.SortFunc(out, func(a, b model.Series) int {
+		return model.Compare(a.(*selectedSeries).ls, b.(*selectedSeries).ls)
+	})
+	db.m.selectSeries.Observe(float64(len(out)))
+	return model.ListSeriesSet(out)
+}
+
+// overlaps reports whether the series holds samples in [mint, maxt].
+func (s *memSeries) overlaps(mint, maxt int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.minT <= maxt && s.maxT >= mint
+}
+
+// LabelNames returns the sorted label names of series that match all
+// matchers (every series when there are none) and have samples in
+// [mint, maxt].
+func (db *DB) LabelNames(ctx context.Context, mint, maxt int64, ms ...*model.Matcher) ([]string, error) {
+	ps, err := db.postingsInRange(ctx, mint, maxt, ms)
+	if err != nil {
+		return nil, err
+	}
+	return db.index.LabelNames(ps), nil
+}
+
+// LabelValues returns the sorted values of label name among series that
+// match all matchers and have samples in [mint, maxt].
+func (db *DB) LabelValues(ctx context.Context, name string, mint, maxt int64, ms ...*model.Matcher) ([]string, error) {
+	ps, err := db.postingsInRange(ctx, mint, maxt, ms)
+	if err != nil {
+		return nil, err
+	}
+	return db.index.LabelValues(name, ps), nil
+}
+
+func (db *DB) postingsInRange(ctx context.Context, mint, maxt int64, ms []*model.Matcher) (index.Postings, error) {
+	var ps index.Postings
+	if len(ms) == 0 {
+		ps = db.index.AllPostings()
+	} else {
+		ps = db.index.Select(ms...)
+	}
+	out := make(index.Postings, 0, len(ps))
+	for i, id := range ps {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		if s := db.table.get(id); s != nil && s.overlaps(mint, maxt) {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// selectedSeries is a series chosen by Select, restricted to a time range.
+type selectedSeries struct {
+	s          *memSeries
+	ls         model.Labels
+	mint, maxt int64
+}
+
+func (ss *selectedSeries) Labels() model.Labels { return ss.ls }
+
+// Iterator takes a snapshot of the series under its lock and decodes the
+// samples in range into the iterator's buffer, reusing reuse's buffers when
+// it is one of ours.
+func (ss *selectedSeries) Iterator(reuse model.SampleIterator) model.SampleIterator {
+	it, ok := reuse.(*seriesIterator)
+	if !ok {
+		it = &seriesIterator{}
+	}
+	it.err = nil
+	it.buf = it.buf[:0]
+	it.buf, it.err = ss.s.samplesInRange(it.buf, &it.dec, ss.mint, ss.maxt)
+	it.SliceIterator.Reset(it.buf)
+	return it
+}
+
+// seriesIterator iterates over samples decoded into a buffer it owns.
+type seriesIterator struct {
+	model.SliceIterator
+	buf []model.Sample
+	dec chunkenc.BlockIterator
+	err error
+}
+
+func (it *seriesIterator) Next() bool {
+	if it.err != nil {
+		return false
+	}
+	return it.SliceIterator.Next()
+}
+
+func (it *seriesIterator) SeekTo(t int64) bool {
+	if it.err != nil {
+		return false
+	}
+	return it.SliceIterator.SeekTo(t)
+}
+
+func (it *seriesIterator) Err() error { return it.err }
+
+// samplesInRange appends the series' samples in [mint, maxt] to dst in time
+// order. Blocks are immutable, so only the head is copied under the lock;
+// blocks are decoded after it is released.
+func (s *memSeries) samplesInRange(dst []model.Sample, dec *chunkenc.BlockIterator, mint, maxt int64) ([]model.Sample, error) {
+	var (
+		blocks  []sealedBlock
+		headBuf []model.Sample
+		ooo     []model.Sample
+	)
+	s.mu.Lock()
+	for _, b := range s.blocks {
+		if b.maxt >= mint && b.mint <= maxt {
+			blocks = append(blocks, b)
+		}
+	}
+	for _, c := range s.chunks {
+		if c.c.MaxTime() < mint || c.c.MinTime() > maxt {
+			continue
+		}
+		it := c.c.Iterator(nil)
+		for it.Next() {
+			t, v := it.At()
+			if t >= mint && t <= maxt {
+				headBuf = append(headBuf, model.Sample{T: t, V: v})
+			}
+		}
+	}
+	if s.hasPending && s.pending.T >= mint && s.pending.T <= maxt {
+		headBuf = append(headBuf, s.pending)
+	}
+	for _, o := range s.ooo {
+		if o.T >= mint && o.T <= maxt {
+			ooo = append(ooo, o)
+		}
+	}
+	s.mu.Unlock()
+
+	start := len(dst)
+	for _, b := range blocks {
+		if err := dec.Reset(b.data); err != nil {
+			return dst, fmt.Errorf("decode block [%d, %d] of series %d: %w", b.mint, b.maxt, s.id, err)
+		}
+		for ok := dec.SeekTo(mint); ok; ok = dec.Next() {
+			t, v := dec.At()
+			if t > maxt {
+				break
+			}
+			dst = append(dst, model.Sample{T: t, V: v})
+		}
+		if err := dec.Err(); err != nil {
+			return dst, fmt.Errorf("decode block [%d, %d] of series %d: %w", b.mint, b.maxt, s.id, err)
+		}
+	}
+	dst = append(dst, headBuf...)
+	if len(ooo) > 0 {
+		dst = append(dst[:start], mergeSamples(nil, dst[start:], ooo)...)
+	}
+	return dst, nil
+}
+
+// mergeSamples merges two sorted sample slices into dst; on equal
+// timestamps the sample from b (the later write) wins.
+func mergeSamples(dst, a, b []model.Sample) []model.Sample {
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i].T < b[j].T:
+			dst = append(dst, a[i])
+			i++
+		case a[i].T > b[j].T:
+			dst = append(dst, b[j])
+			j++
+		default:
+			dst = append(dst, b[j])
+			i++
+			j++
+		}
+	}
+	dst = append(dst, a[i:]...)
+	return append(dst, b[j:]...)
+}

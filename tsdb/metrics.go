@@ -1,0 +1,88 @@
+package tsdb
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/stratus-metrics/stratus/model"
+)
+
+// metrics are the DB's self-metrics, named stratus_tsdb_*.
+type metrics struct {
+	seriesCreated   prometheus.Counter
+	seriesRemoved   prometheus.Counter
+	samplesAppended prometheus.Counter
+	samplesRejected *prometheus.CounterVec
+	oooSamples      prometheus.Counter
+	blocksSealed    prometheus.Counter
+	blocksDropped   prometheus.Counter
+	blockBytes      prometheus.Gauge
+	blockSamples    prometheus.Counter
+	selectSeries    prometheus.Histogram
+}
+
+func newMetrics(db *DB, reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		seriesCreated: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "stratus_tsdb_series_created_total", Help: "Series created in the head.",
+		}),
+		seriesRemoved: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "stratus_tsdb_series_removed_total", Help: "Series removed by retention.",
+		}),
+		samplesAppended: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "stratus_tsdb_samples_appended_total", Help: "Samples stored.",
+		}),
+		samplesRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stratus_tsdb_samples_rejected_total", Help: "Samples rejected, by reason.",
+		}, []string{"reason"}),
+		oooSamples: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "stratus_tsdb_out_of_order_samples_total", Help: "Samples stored out of order within the out-of-order window.",
+		}),
+		blocksSealed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "stratus_tsdb_blocks_sealed_total", Help: "Blocks sealed from head chunks.",
+		}),
+		blocksDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "stratus_tsdb_blocks_dropped_total", Help: "Blocks dropped by retention.",
+		}),
+		blockBytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "stratus_tsdb_block_bytes", Help: "Encoded bytes held in sealed blocks.",
+		}),
+		blockSamples: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "stratus_tsdb_block_samples_sealed_total", Help: "Samples written into sealed blocks.",
+		}),
+		selectSeries: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "stratus_tsdb_select_series", Help: "Series returned per Select.",
+			Buckets: prometheus.ExponentialBuckets(1, 4, 10),
+		}),
+	}
+	for _, r := range []string{"out_of_order", "too_old", "series_limit", "invalid"} {
+		m.samplesRejected.WithLabelValues(r)
+	}
+	if reg != nil {
+		reg.MustRegister(m.seriesCreated, m.seriesRemoved, m.samplesAppended, m.samplesRejected,
+			m.oooSamples, m.blocksSealed, m.blocksDropped, m.blockBytes, m.blockSamples, m.selectSeries,
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "stratus_tsdb_head_series", Help: "Series held in memory.",
+			}, func() float64 { return float64(db.numSeries.Load()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "stratus_tsdb_sealed_before_timestamp_seconds", Help: "Samples older than this are in sealed windows and rejected.",
+			}, func() float64 { return float64(db.sealedBefore.Load()) / 1000 }),
+		)
+	}
+	return m
+}
+
+// rejected counts n rejected samples by the reason err carries.
+func (m *metrics) rejected(err error, n int) {
+	reason := "invalid"
+	switch {
+	case errors.Is(err, model.ErrOutOfOrder):
+		reason = "out_of_order"
+	case errors.Is(err, model.ErrTooOld):
+		reason = "too_old"
+	case errors.Is(err, model.ErrSeriesLimit):
+		reason = "series_limit"
+	}
+	m.samplesRejected.WithLabelValues(reason).Add(float64(n))
+}

@@ -1,0 +1,82 @@
+package tsdb
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Options configures a DB. Start from DefaultOptions; cmd/ maps flags and
+// the configuration file onto it.
+type Options struct {
+	// BlockDuration is the time window a sealed block covers. Windows are
+	// aligned to multiples of it since the Unix epoch.
+	BlockDuration time.Duration `yaml:"block_duration"`
+	// Retention is how long samples are kept; whole blocks older than it
+	// are dropped.
+	Retention time.Duration `yaml:"retention"`
+	// OutOfOrderWindow is how far behind a series' newest sample a sample
+	// may arrive and still be stored. Older samples are rejected with
+	// model.ErrOutOfOrder. A window is sealed (and then read-only) once the
+	// wall clock is past its end by this much.
+	OutOfOrderWindow time.Duration `yaml:"out_of_order_window"`
+	// MaxSeries caps the number of series held; 0 means no limit. A sample
+	// of a new series beyond the cap is rejected with model.ErrSeriesLimit.
+	MaxSeries int `yaml:"max_series"`
+	// SeriesCacheBytes sizes the fastcache that maps series keys to ids on
+	// the append path.
+	SeriesCacheBytes int `yaml:"series_cache_bytes"`
+	// HeadChunkSamples caps the samples in one head chunk; a full chunk is
+	// closed and a new one opened, which bounds the copy a reader makes of
+	// the open chunk.
+	HeadChunkSamples int `yaml:"head_chunk_samples"`
+	// MaintenanceInterval is how often the background loop seals windows
+	// and applies retention.
+	MaintenanceInterval time.Duration `yaml:"maintenance_interval"`
+
+	// Now returns the current time; tests inject a fake clock.
+	Now func() time.Time `yaml:"-"`
+}
+
+// DefaultOptions returns the defaults documented in the README.
+func DefaultOptions() Options {
+	return Options{
+		BlockDuration:       2 * time.Hour,
+		Retention:           15 * 24 * time.Hour,
+		OutOfOrderWindow:    10 * time.Minute,
+		SeriesCacheBytes:    32 << 20,
+		HeadChunkSamples:    240,
+		MaintenanceInterval: 30 * time.Second,
+		Now:                 time.Now,
+	}
+}
+
+// Validate reports the first option that is out of range.
+func (o *Options) Validate() error {
+	var errs []error
+	if o.BlockDuration < time.Minute || o.BlockDuration%time.Millisecond != 0 {
+		errs = append(errs, fmt.Errorf("block_duration %v: must be at least 1m and whole milliseconds", o.BlockDuration))
+	}
+	if o.Retention < o.BlockDuration {
+		errs = append(errs, fmt.Errorf("retention %v: must be at least block_duration (%v)", o.Retention, o.BlockDuration))
+	}
+	if o.OutOfOrderWindow < 0 || o.OutOfOrderWindow > o.BlockDuration {
+		errs = append(errs, fmt.Errorf("out_of_order_window %v: must be between 0 and block_duration (%v)", o.OutOfOrderWindow, o.BlockDuration))
+	}
+	if o.MaxSeries < 0 {
+		errs = append(errs, fmt.Errorf("max_series %d: must not be negative", o.MaxSeries))
+	}
+	if o.SeriesCacheBytes < 1<<20 {
+		errs = append(errs, fmt.Errorf("series_cache_bytes %d: must be at least 1 MiB", o.SeriesCacheBytes))
+	}
+	if o.HeadChunkSamples < 16 || o.HeadChunkSamples > 1<<16 {
+		errs = append(errs, fmt.Errorf("head_chunk_samples %d: must be between 16 and 65536", o.HeadChunkSamples))
+	}
+	if o.MaintenanceInterval <= 0 {
+		errs = append(errs, fmt.Errorf("maintenance_interval %v: must be positive", o.MaintenanceInterval))
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return errors.Join(errs...)
+}
