@@ -62,6 +62,12 @@ func NewMatcher(t MatchType, name, value string) (*Matcher, error) {
 	if t != MatchRegexp && t != MatchNotRegexp {
 		return m, nil
 	}
+	// Parse the value on its own first: wrapped in ^(?s:...)$, a value with
+	// unbalanced parentheses such as `a)|(b` would compile into a different,
+	// unanchored expression, and errors would show the wrapping.
+	if _, err := syntax.Parse(value, syntax.Perl|syntax.DotNL); err != nil {
+		return nil, fmt.Errorf("label matcher %s%s%q: %w", name, t, value, err)
+	}
 	re, err := regexp.Compile("^(?s:" + value + ")$")
 	if err != nil {
 		return nil, fmt.Errorf("label matcher %s%s%q: %w", name, t, value, err)
