@@ -182,6 +182,7 @@ func (r *request) rejectSeries(row int, reason string, err error) {
 	n := max(r.seriesSamples(), 1)
 	r.received += n
 	ls := model.Labels(r.labels[r.labelStart:])
+	ls.Sort() // For a readable, deterministic message; the labels are dropped next.
 	r.reject(n, reason, "%s: %s: %v", r.rowName(row), describe(ls), err)
 	r.abortSeries()
 }

@@ -2,7 +2,6 @@ package ingest
 
 import "net/http"
 
-func (h *Handler) serveAtlas(w http.ResponseWriter, hr *http.Request, r *request) int  { return 501 }
 func (h *Handler) serveText(w http.ResponseWriter, hr *http.Request, r *request) int   { return 501 }
 func (h *Handler) serveInflux(w http.ResponseWriter, hr *http.Request, r *request) int { return 501 }
 func (h *Handler) serveOTLP(w http.ResponseWriter, hr *http.Request, r *request) int   { return 501 }
