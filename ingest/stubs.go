@@ -2,6 +2,5 @@ package ingest
 
 import "net/http"
 
-func (h *Handler) serveText(w http.ResponseWriter, hr *http.Request, r *request) int   { return 501 }
 func (h *Handler) serveInflux(w http.ResponseWriter, hr *http.Request, r *request) int { return 501 }
 func (h *Handler) serveOTLP(w http.ResponseWriter, hr *http.Request, r *request) int   { return 501 }
