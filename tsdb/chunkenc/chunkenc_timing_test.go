@@ -1,0 +1,158 @@
+package chunkenc
+
+import (
+	"testing"
+
+	promchunkenc "github.com/prometheus/prometheus/tsdb/chunkenc"
+
+	"github.com/stratus-metrics/stratus/model"
+)
+
+// benchSeries is the data every speed benchmark runs on: 200 series of
+// node_exporter-like data, 720 samples each.
+var benchSeries = datagenSeries(200)
+
+func benchSamples() int {
+	n := 0
+	for _, s := range benchSeries {
+		n += len(s)
+	}
+	return n
+}
+
+func reportSamplesPerSec(b *testing.B, perOp int) {
+	b.ReportMetric(float64(perOp)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+}
+
+func BenchmarkAppendBlock(b *testing.B) {
+	b.ReportAllocs()
+	var buf []byte
+	for b.Loop() {
+		for _, s := range benchSeries {
+			var err error
+			if buf, err = AppendBlock(buf[:0], s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	reportSamplesPerSec(b, benchSamples())
+}
+
+func BenchmarkBlockIterator(b *testing.B) {
+	blocks := make([][]byte, len(benchSeries))
+	for i, s := range benchSeries {
+		blocks[i] = encodeBlock(b, s)
+	}
+	it := &BlockIterator{}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, blk := range blocks {
+			if err := it.Reset(blk); err != nil {
+				b.Fatal(err)
+			}
+			for it.Next() {
+				it.At()
+			}
+		}
+	}
+	reportSamplesPerSec(b, benchSamples())
+}
+
+func BenchmarkBlockInfo(b *testing.B) {
+	blk := encodeBlock(b, benchSeries[0])
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, _, err := BlockInfo(blk); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkXORChunkAppend(b *testing.B) {
+	chunks := make([]*XORChunk, len(benchSeries))
+	for i := range chunks {
+		chunks[i] = NewXORChunk()
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for i, s := range benchSeries {
+			c := chunks[i]
+			c.Reset()
+			for _, smp := range s {
+				c.Append(smp.T, smp.V)
+			}
+		}
+	}
+	reportSamplesPerSec(b, benchSamples())
+}
+
+func BenchmarkXORChunkIterate(b *testing.B) {
+	chunks := make([]*XORChunk, len(benchSeries))
+	for i, s := range benchSeries {
+		chunks[i] = xorChunkOf(s)
+	}
+	var it model.SampleIterator
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, c := range chunks {
+			it = c.Iterator(it)
+			for it.Next() {
+				it.At()
+			}
+		}
+	}
+	reportSamplesPerSec(b, benchSamples())
+}
+
+// BenchmarkPromXORAppend and BenchmarkPromXORIterate run Prometheus's XOR
+// chunks on the same data, as the peer for the two benchmarks above.
+func BenchmarkPromXORAppend(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, s := range benchSeries {
+			c := promchunkenc.NewXORChunk()
+			app, _ := c.Appender()
+			for _, smp := range s {
+				app.Append(0, smp.T, smp.V)
+			}
+		}
+	}
+	reportSamplesPerSec(b, benchSamples())
+}
+
+func BenchmarkPromXORIterate(b *testing.B) {
+	chunks := make([]*promchunkenc.XORChunk, len(benchSeries))
+	for i, s := range benchSeries {
+		chunks[i] = promchunkenc.NewXORChunk()
+		app, _ := chunks[i].Appender()
+		for _, smp := range s {
+			app.Append(0, smp.T, smp.V)
+		}
+	}
+	var it promchunkenc.Iterator
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, c := range chunks {
+			it = c.Iterator(it)
+			for it.Next() != promchunkenc.ValNone {
+				it.At()
+			}
+		}
+	}
+	reportSamplesPerSec(b, benchSamples())
+}
+
+// BenchmarkBlockSize reports sealed bytes per sample against Prometheus's
+// XOR chunks (120 samples a chunk) on 2000 series x 720 samples of datagen
+// data; FORMAT.md quotes its output.
+func BenchmarkBlockSize(b *testing.B) {
+	var st sizeStats
+	for b.Loop() {
+		st = measureSizes(b, cmpSeries)
+	}
+	ours := float64(st.stratusBytes) / float64(st.samples)
+	prom := float64(st.promBytes) / float64(st.samples)
+	b.ReportMetric(ours, "stratus_B/sample")
+	b.ReportMetric(prom, "prom_B/sample")
+	b.ReportMetric(ours/prom, "ratio")
+}
