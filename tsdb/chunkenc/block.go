@@ -264,14 +264,7 @@ func (e *blockEncoder) appendValues(dst []byte, s []model.Sample) ([]byte, byte)
 	// Gorilla XOR is always possible; write it and keep it unless a decimal
 	// encoding is smaller.
 	start := len(dst)
-	w := bitWriter{b: dst}
-	var xs xorState
-	w.writeBits(first, 64)
-	xs.reset(first)
-	for i := 1; i < n; i++ {
-		xs.write(&w, math.Float64bits(s[i].V))
-	}
-	dst = w.b
+	dst = appendXORValues(dst, s)
 	xorLen := len(dst) - start
 
 	exp, ok := e.decimalMantissas(s)
@@ -286,6 +279,18 @@ func (e *blockEncoder) appendValues(dst []byte, s []model.Sample) ([]byte, byte)
 		return e.appendDecimal(dst[:start], exp, valDecDoD, s), valDecDoD
 	}
 	return dst, valXOR
+}
+
+func appendXORValues(dst []byte, s []model.Sample) []byte {
+	first := math.Float64bits(s[0].V)
+	w := bitWriter{b: dst}
+	var xs xorState
+	w.writeBits(first, 64)
+	xs.reset(first)
+	for i := 1; i < len(s); i++ {
+		xs.write(&w, math.Float64bits(s[i].V))
+	}
+	return w.b
 }
 
 // decimalExp reports the smallest k in [from, maxDecimalExp] for which
