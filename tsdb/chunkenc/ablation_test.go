@@ -4,8 +4,6 @@ import (
 	"testing"
 
 	"github.com/golang/snappy"
-
-	"github.com/stratus-metrics/stratus/model"
 )
 
 // TestEncodingAblation measures what each encoding choice buys on the
@@ -69,5 +67,4 @@ func TestEncodingAblation(t *testing.T) {
 		t.Logf("%-50s %.3f B/sample (%.3f of Prometheus)", v.name, float64(v.bytes)/float64(samples), float64(v.bytes)/float64(prom))
 	}
 	t.Logf("%-50s %.3f B/sample", "Prometheus XOR chunks of 120 samples", float64(prom)/float64(samples))
-	_ = model.Sample{}
 }
