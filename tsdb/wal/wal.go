@@ -113,13 +113,10 @@ func Open(fsys vfs.FS, dir string, opts Options) (*WAL, error) {
 		m:    newMetrics(opts.Registerer),
 	}
 	w.cond = sync.NewCond(&w.mu)
-	if err := fsys.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create wal dir %s: %w", dir, err)
-	}
 	// The directory's own entry must survive power loss too, or a synced
 	// segment could vanish with it.
-	if err := fsys.SyncDir(filepath.Dir(filepath.Clean(dir))); err != nil {
-		return nil, fmt.Errorf("sync parent of wal dir %s: %w", dir, err)
+	if err := vfs.MkdirAllSynced(fsys, dir, 0o755); err != nil {
+		return nil, fmt.Errorf("open wal %s: %w", dir, err)
 	}
 	segs, err := listSegments(fsys, dir)
 	if err != nil {
