@@ -106,7 +106,14 @@ func intersects(a, b Postings) bool {
 }
 
 // Without returns the ids of a that are not in b, in a new slice.
-func Without(a, b Postings) Postings { return AppendWithout(nil, a, b) }
+func Without(a, b Postings) Postings {
+	var dst Postings
+	if len(b) < len(a)/2 {
+		// Most of a survives: size the result once instead of growing it.
+		dst = make(Postings, 0, len(a))
+	}
+	return AppendWithout(dst, a, b)
+}
 
 // AppendWithout appends the ids of a that are not in b to dst and returns
 // the extended slice. dst must not share memory with a or b.
@@ -159,55 +166,53 @@ func AppendWithout(dst Postings, a, b Postings) Postings {
 func Union(ps ...Postings) Postings { return AppendUnion(nil, ps...) }
 
 // AppendUnion appends the ids present in any of ps to dst and returns the
-// extended slice. Two lists are merged directly; more go through a k-way
-// merge over a min-heap of list heads, which costs O(n log k) for n ids in
-// k lists. dst must not share memory with any of ps.
+// extended slice. dst must not share memory with any of ps.
+//
+// More than two lists are merged pairwise in rounds, halving their number
+// each round, which costs O(n log k) for n ids in k lists like a heap-based
+// k-way merge, but each step is a tight two-way merge with no heap
+// bookkeeping, which measured several times faster.
 func AppendUnion(dst Postings, ps ...Postings) Postings {
-	// Count without compacting ps: a caller passing a slice with ps...
-	// would see its elements moved.
-	total, nonEmpty, first := 0, 0, -1
-	for i, p := range ps {
+	total := 0
+	lists := make([]Postings, 0, len(ps)) // ps itself stays untouched
+	for _, p := range ps {
 		if len(p) > 0 {
 			total += len(p)
-			nonEmpty++
-			if first < 0 {
-				first = i
-			}
+			lists = append(lists, p)
 		}
 	}
-	switch nonEmpty {
+	switch len(lists) {
 	case 0:
 		return dst
 	case 1:
-		return append(dst, ps[first]...)
+		return append(dst, lists[0]...)
 	}
-	dst = slices.Grow(dst, total)
-	h := make(unionHeap, 0, nonEmpty)
-	for _, p := range ps {
-		if len(p) > 0 {
-			h = append(h, p)
+	// Each round merges into one of two buffers, reading the lists of the
+	// previous round from the other.
+	var bufs [2]Postings
+	for round := 0; len(lists) > 2; round++ {
+		buf := bufs[round%2]
+		if buf == nil {
+			buf = make(Postings, 0, total)
 		}
-	}
-	if nonEmpty == 2 {
-		return appendUnion2(dst, h[0], h[1])
-	}
-	h.init()
-	last, started := uint32(0), false
-	for len(h) > 0 {
-		x := h[0][0]
-		if !started || x != last {
-			dst = append(dst, x)
-			last, started = x, true
+		buf = buf[:0]
+		next := lists[:0] // writing next[i/2] after reading lists[i] is safe
+		for i := 0; i < len(lists); i += 2 {
+			if i+1 == len(lists) {
+				start := len(buf)
+				buf = append(buf, lists[i]...)
+				next = append(next, buf[start:len(buf):len(buf)])
+				break
+			}
+			start := len(buf)
+			buf = appendUnion2(buf, lists[i], lists[i+1])
+			next = append(next, buf[start:len(buf):len(buf)])
 		}
-		if len(h[0]) > 1 {
-			h[0] = h[0][1:]
-		} else {
-			h[0] = h[len(h)-1]
-			h = h[:len(h)-1]
-		}
-		h.down(0)
+		bufs[round%2] = buf
+		lists = next
 	}
-	return dst
+	dst = slices.Grow(dst, len(lists[0])+len(lists[1]))
+	return appendUnion2(dst, lists[0], lists[1])
 }
 
 func appendUnion2(dst Postings, a, b Postings) Postings {
@@ -228,36 +233,6 @@ func appendUnion2(dst Postings, a, b Postings) Postings {
 	}
 	dst = append(dst, a[i:]...)
 	return append(dst, b[j:]...)
-}
-
-// unionHeap is a min-heap of non-empty lists ordered by their first id. It
-// is written out rather than built on container/heap to avoid boxing every
-// element in an interface.
-type unionHeap []Postings
-
-func (h unionHeap) init() {
-	for i := len(h)/2 - 1; i >= 0; i-- {
-		h.down(i)
-	}
-}
-
-func (h unionHeap) down(i int) {
-	n := len(h)
-	for {
-		l := 2*i + 1
-		if l >= n {
-			return
-		}
-		m := l
-		if r := l + 1; r < n && h[r][0] < h[l][0] {
-			m = r
-		}
-		if h[i][0] <= h[m][0] {
-			return
-		}
-		h[i], h[m] = h[m], h[i]
-		i = m
-	}
 }
 
 // normalize returns p sorted and without duplicates. When p already is, it
