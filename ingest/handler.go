@@ -78,7 +78,7 @@ func (h *Handler) Register(r *mux.Router) {
 	r.HandleFunc("/api/v1/import/prometheus", h.instrument(formatText, "line", h.serveText)).Methods(http.MethodPost)
 	r.HandleFunc("/write", h.instrument(formatInflux, "line", h.serveInflux)).Methods(http.MethodPost)
 	r.HandleFunc("/api/v2/write", h.instrument(formatInflux, "line", h.serveInflux)).Methods(http.MethodPost)
-	r.HandleFunc("/v1/metrics", h.instrument(formatOTLP, "resource_metrics", h.serveOTLP)).Methods(http.MethodPost)
+	r.HandleFunc("/v1/metrics", h.instrument(formatOTLP, "metric", h.serveOTLP)).Methods(http.MethodPost)
 }
 
 // serveFunc handles one request with its pooled state and returns the

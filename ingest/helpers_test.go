@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang/snappy"
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stratus-metrics/stratus/model"
@@ -156,4 +157,12 @@ func rejectSeriesLimit(name string) func(ls model.Labels) error {
 		}
 		return nil
 	}
+}
+
+func snappyDecode(t testing.TB, b []byte) []byte {
+	out, err := snappy.Decode(nil, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

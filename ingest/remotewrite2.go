@@ -97,7 +97,7 @@ func (r *request) decodeRW2Series(syms []string, b []byte, row int) error {
 					if refErr == nil {
 						refErr = fmt.Errorf("labels_refs holds %d, but there are only %d symbols", v, len(syms))
 					}
-					v = 0
+					return nil // The series is rejected; its labels do not matter.
 				}
 				if pending < 0 {
 					pending = int(v)

@@ -57,7 +57,7 @@ func TestRemoteWriteV2(t *testing.T) {
 				r.Timeseries[1].LabelsRefs = r.Timeseries[1].LabelsRefs[:3]
 			}, labels.FromStrings("__name__", "a"), labels.FromStrings("__name__", "b", "x", "y"), labels.FromStrings("__name__", "c")),
 			wantCode:    400,
-			wantBody:    "timeseries[0]: {__name__=\"\"}: labels_refs holds 999, but there are only",
+			wantBody:    "timeseries[0]: {}: labels_refs holds 999, but there are only",
 			wantWritten: "1",
 			wantSaved:   "{__name__=\"c\"} 0=1\n",
 		},

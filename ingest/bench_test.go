@@ -1,0 +1,149 @@
+package ingest
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang/snappy"
+	"github.com/gorilla/mux"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/prompb"
+	"github.com/stratus-metrics/stratus/model"
+)
+
+// nopAppender accepts everything and keeps nothing, so that benchmarks
+// measure ingest alone.
+type nopAppender struct{}
+
+func (nopAppender) Append(batch []model.TimeSeries) (model.AppendResult, error) {
+	n := 0
+	for _, ts := range batch {
+		n += len(ts.Samples)
+	}
+	return model.AppendResult{Accepted: n}, nil
+}
+
+const benchSeries = 5000
+
+// benchLabels are node_exporter-like label sets: ten labels per series.
+func benchLabels(i int) []string {
+	return []string{
+		"__name__", fmt.Sprintf("node_cpu_seconds_total_%d", i%50),
+		"cpu", fmt.Sprint(i % 16), "mode", []string{"idle", "user", "system", "iowait"}[i%4],
+		"instance", fmt.Sprintf("10.0.%d.%d:9100", i/256%256, i%256), "job", "node",
+		"region", "eu-west-1", "az", "eu-west-1a", "env", "prod", "team", "billing-migration",
+		"country", []string{"DE", "FR", "GB", "ES"}[i%4],
+	}
+}
+
+// benchServe runs requests through the real handler and router.
+func benchServe(b *testing.B, path string, body []byte, samples int, headers ...string) {
+	h := NewHandler(nopAppender{}, DefaultConfig(), nil, nil)
+	h.now = func() time.Time { return testNow }
+	r := mux.NewRouter()
+	h.Register(r)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	b.ResetTimer()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
+		for i := 0; i+1 < len(headers); i += 2 {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, req)
+		if rec.Code/100 != 2 {
+			b.Fatalf("code %d: %s", rec.Code, rec.Body)
+		}
+	}
+	b.ReportMetric(float64(samples)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+}
+
+func BenchmarkRemoteWrite(b *testing.B) {
+	var series []prompb.TimeSeries
+	for i := range benchSeries {
+		ls := benchLabels(i)
+		ts := prompb.TimeSeries{Samples: []prompb.Sample{{Value: float64(i), Timestamp: testNowMs}}}
+		for j := 0; j < len(ls); j += 2 {
+			ts.Labels = append(ts.Labels, prompb.Label{Name: ls[j], Value: ls[j+1]})
+		}
+		series = append(series, ts)
+	}
+	body := rwBody(b, series...)
+	benchServe(b, "/api/v1/write", body, benchSeries, "Content-Encoding", "snappy", "Content-Type", "application/x-protobuf")
+}
+
+func BenchmarkRemoteWriteV2(b *testing.B) {
+	var sets []labels.Labels
+	for i := range benchSeries {
+		sets = append(sets, labels.FromStrings(benchLabels(i)...))
+	}
+	body := rw2Body(b, nil, sets...)
+	benchServe(b, "/api/v1/write", body, benchSeries, "Content-Encoding", "snappy", "Content-Type", rw2ContentType)
+}
+
+func BenchmarkAtlasPublish(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(`{"tags":{"nf.app":"billing","nf.region":"eu-west-1"},"metrics":[`)
+	for i := range benchSeries {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, `{"tags":{"name":"replication.lag","country":"C%d","table":"t%d"},"timestamp":%d,"value":%d}`, i%40, i, testNowMs, i)
+	}
+	sb.WriteString("]}")
+	benchServe(b, "/api/v1/publish", []byte(sb.String()), benchSeries)
+}
+
+func BenchmarkTextImport(b *testing.B) {
+	var sb strings.Builder
+	for i := range benchSeries {
+		ls := benchLabels(i)
+		fmt.Fprintf(&sb, "%s{", ls[1])
+		for j := 2; j < len(ls); j += 2 {
+			if j > 2 {
+				sb.WriteByte(',')
+			}
+			fmt.Fprintf(&sb, "%s=%q", ls[j], ls[j+1])
+		}
+		fmt.Fprintf(&sb, "} %d\n", i)
+	}
+	benchServe(b, "/api/v1/import/prometheus", []byte(sb.String()), benchSeries)
+}
+
+func BenchmarkInflux(b *testing.B) {
+	var sb strings.Builder
+	for i := range benchSeries {
+		fmt.Fprintf(&sb, "cpu,host=h%d,region=eu-west-1,cpu=%d usage_user=%d,usage_idle=1.5 %d\n", i, i%16, i, testNowMs*1e6)
+	}
+	benchServe(b, "/write", []byte(sb.String()), 2*benchSeries)
+}
+
+func BenchmarkOTLP(b *testing.B) {
+	body := otlpProtoRequest()
+	benchServe(b, "/v1/metrics", body, 7, "Content-Type", "application/x-protobuf")
+}
+
+// BenchmarkSnappyOnly is the floor for remote write: decompressing the
+// same body and nothing else, to read BenchmarkRemoteWrite against.
+func BenchmarkSnappyOnly(b *testing.B) {
+	var series []prompb.TimeSeries
+	for i := range benchSeries {
+		series = append(series, rwSeries("m", benchLabels(i)[2:]...))
+	}
+	body := rwBody(b, series...)
+	dst := make([]byte, 0, 8<<20)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		n, _ := snappy.DecodedLen(body)
+		if _, err := snappy.Decode(dst[:n], body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
