@@ -22,7 +22,7 @@ var (
 // kickPendingBytes is how many unsynced bytes SyncInterval lets pile up
 // before it fsyncs early. It bounds the memory held for rewriting after a
 // failed fsync and the data at risk at power loss under heavy load.
-const kickPendingBytes = 16 << 20
+const kickPendingBytes = 4 << 20
 
 // WAL is an append-only log of opaque records in a directory of segments.
 // Its methods are safe for concurrent use.
