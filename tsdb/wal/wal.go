@@ -24,6 +24,11 @@ var (
 // failed fsync and the data at risk at power loss under heavy load.
 const kickPendingBytes = 4 << 20
 
+// maxPendingBytes is where SyncInterval stops letting Log run ahead of the
+// disk: a Log that finds this much unsynced waits for an fsync, as under
+// SyncAlways. It bounds the rescue copy when fsyncs stall.
+const maxPendingBytes = 64 << 20
+
 // WAL is an append-only log of opaque records in a directory of segments.
 // Its methods are safe for concurrent use.
 type WAL struct {
@@ -249,6 +254,11 @@ func (w *WAL) Log(recs ...[]byte) error {
 		w.waiters = append(w.waiters, wt)
 		return w.waitLocked(wt)
 	case SyncInterval:
+		if len(w.pending) >= maxPendingBytes {
+			wt := &waiter{seq: w.writtenSeq}
+			w.waiters = append(w.waiters, wt)
+			return w.waitLocked(wt)
+		}
 		if len(w.pending) >= kickPendingBytes {
 			select {
 			case w.kick <- struct{}{}:
