@@ -1,7 +1,9 @@
 package ingest
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,12 +44,6 @@ func (h *Handler) validateLabels(ls model.Labels) (model.Labels, error) {
 		if len(l.Value) > cfg.MaxLabelValueLength {
 			return ls, &limitError{fmt.Sprintf("label %s value %s is %d bytes, limit is %d (MaxLabelValueLength)", quoteTrunc(l.Name), quoteTrunc(l.Value), len(l.Value), cfg.MaxLabelValueLength)}
 		}
-		if !utf8.ValidString(l.Name) {
-			return ls, fmt.Errorf("label name %s is not valid UTF-8", quoteTrunc(l.Name))
-		}
-		if !utf8.ValidString(l.Value) {
-			return ls, fmt.Errorf("label %s value %s is not valid UTF-8", quoteTrunc(l.Name), quoteTrunc(l.Value))
-		}
 		if cfg.LegacyNameValidation {
 			if l.Name == model.MetricName {
 				if !legacyMetricName(l.Value) {
@@ -58,8 +54,23 @@ func (h *Handler) validateLabels(ls model.Labels) (model.Labels, error) {
 			}
 		}
 	}
-	ls.Sort()
+	// Senders such as Prometheus already sort; checking is cheaper than
+	// sorting again.
+	if !slices.IsSortedFunc(ls, func(a, b model.Label) int { return strings.Compare(a.Name, b.Name) }) {
+		ls.Sort()
+	}
 	if err := ls.Validate(); err != nil {
+		if errors.Is(err, model.ErrInvalidUTF8) {
+			// Validate names the label; say which part is broken.
+			for _, l := range ls {
+				if !utf8.ValidString(l.Name) {
+					return ls, fmt.Errorf("label name %s is not valid UTF-8", quoteTrunc(l.Name))
+				}
+				if !utf8.ValidString(l.Value) {
+					return ls, fmt.Errorf("label %s value %s is not valid UTF-8", quoteTrunc(l.Name), quoteTrunc(l.Value))
+				}
+			}
+		}
 		return ls, err
 	}
 	return ls, nil
