@@ -14,6 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/stratus-metrics/stratus/tsdb/index"
+	"github.com/stratus-metrics/stratus/tsdb/vfs"
+	"github.com/stratus-metrics/stratus/tsdb/wal"
 )
 
 // DB is the time-series store. It is safe for concurrent use: appends and
@@ -36,7 +38,17 @@ type DB struct {
 	// rejected with model.ErrTooOld.
 	sealedBefore atomic.Int64
 
-	maintMu sync.Mutex // serialises seal and retention passes
+	maintMu sync.Mutex // serialises seal, checkpoint and retention passes
+
+	// Durability; all nil or zero for an in-memory DB (dir == "").
+	dir string
+	fs  vfs.FS
+	wal *wal.WAL
+	// maxLoggedT is the newest sample timestamp handed to the WAL; a cut
+	// records it so that segments can be dropped once sealed windows
+	// cover every sample in them.
+	maxLoggedT atomic.Int64
+	ckpt       checkpointState // guarded by maintMu
 
 	stop chan struct{}
 	done chan struct{}
@@ -44,9 +56,12 @@ type DB struct {
 
 var keySeed = maphash.MakeSeed()
 
-// Open creates a DB with the given options and starts its background
-// maintenance loop (sealing windows, retention). Close stops it.
-func Open(opts Options, reg prometheus.Registerer, logger *slog.Logger) (*DB, error) {
+// Open opens the DB kept in dir, or an in-memory DB when dir is "". With a
+// directory it loads the checkpoint files, replays the write-ahead log and
+// from then on logs every append before acknowledging it. It then starts the
+// background maintenance loop (sealing, checkpoints, retention); Close stops
+// it.
+func Open(dir string, opts Options, reg prometheus.Registerer, logger *slog.Logger) (*DB, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid tsdb options: %w", err)
 	}
@@ -62,18 +77,30 @@ func Open(opts Options, reg prometheus.Registerer, logger *slog.Logger) (*DB, er
 		done:   make(chan struct{}),
 	}
 	db.sealedBefore.Store(math.MinInt64)
+	db.maxLoggedT.Store(math.MinInt64)
 	db.m = newMetrics(db, reg)
+	if dir != "" {
+		if err := db.openDurable(dir, reg); err != nil {
+			return nil, err
+		}
+	}
 	go db.run()
 	return db, nil
 }
 
-// Close stops background work and releases memory. It is safe to call
-// once; the DB must not be used afterwards.
+// Close stops background work, closes the WAL (syncing it) and releases
+// memory. It is safe to call once; the DB must not be used afterwards.
 func (db *DB) Close() error {
 	close(db.stop)
 	<-db.done
+	var err error
+	if db.wal != nil {
+		if cerr := db.wal.Close(); cerr != nil {
+			err = fmt.Errorf("close wal: %w", cerr)
+		}
+	}
 	db.ids.Reset()
-	return nil
+	return err
 }
 
 func (db *DB) run() {
@@ -98,7 +125,11 @@ func (db *DB) Maintain(ctx context.Context) {
 	defer db.maintMu.Unlock()
 	now := db.opts.Now().UnixMilli()
 	db.sealLocked(ctx, now-db.opts.OutOfOrderWindow.Milliseconds())
-	db.retainLocked(ctx, now-db.opts.Retention.Milliseconds())
+	cutoff := now - db.opts.Retention.Milliseconds()
+	db.retainLocked(ctx, cutoff)
+	if db.dir != "" {
+		db.checkpointLocked(cutoff)
+	}
 }
 
 // windowStart returns the start of the block window holding t.

@@ -33,7 +33,7 @@ func openTestDB(t *testing.T, tweak func(*Options)) (*DB, *fakeClock) {
 	if tweak != nil {
 		tweak(&opts)
 	}
-	db, err := Open(opts, nil, nil)
+	db, err := Open("", opts, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

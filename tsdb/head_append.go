@@ -2,6 +2,7 @@ package tsdb
 
 import (
 	"encoding/binary"
+	"math"
 	"fmt"
 	"hash/maphash"
 	"strings"
@@ -13,7 +14,10 @@ import (
 
 // appendScratch holds the buffers one Append call reuses.
 type appendScratch struct {
-	key []byte
+	key     []byte
+	series  seriesRecord
+	samples samplesRecord
+	unmark  []*memSeries // series whose definition this call logs
 }
 
 var scratchPool = sync.Pool{New: func() any { return &appendScratch{key: make([]byte, 0, 256)} }}
@@ -34,10 +38,24 @@ var scratchPool = sync.Pool{New: func() any { return &appendScratch{key: make([]
 //
 // Appending a known series does not allocate: its id comes from the
 // fastcache keyed by the series' canonical label key.
+//
+// With a WAL, the accepted samples (and the definitions of series not yet
+// logged) are written to it before Append returns, per the sync policy.
+// If that fails, Append returns the error: the batch is not acknowledged.
+// Its samples may already be visible to queries; a client's retry stores
+// the same samples again, which is harmless because equal timestamps
+// replace each other.
 func (db *DB) Append(batch []model.TimeSeries) (model.AppendResult, error) {
 	var res model.AppendResult
 	sc := scratchPool.Get().(*appendScratch)
 	defer scratchPool.Put(sc)
+	logging := db.wal != nil
+	if logging {
+		sc.series.reset()
+		sc.samples.reset()
+		sc.unmark = sc.unmark[:0]
+	}
+	var maxT int64 = math.MinInt64
 
 	for i := range batch {
 		ts := &batch[i]
@@ -55,42 +73,71 @@ func (db *DB) Append(batch []model.TimeSeries) (model.AppendResult, error) {
 			if created {
 				res.NewSeries++
 			}
-			n, ok := db.appendSamples(s, ts.Samples, i, &res)
+			var rec *samplesRecord
+			if logging {
+				if !s.logged.Load() {
+					sc.series.add(s.id, s.key)
+					sc.unmark = append(sc.unmark, s)
+				}
+				rec = &sc.samples
+			}
+			n, t, ok := db.appendSamples(s, ts.Samples, i, &res, rec)
 			if ok {
 				res.Accepted += n
+				maxT = max(maxT, t)
 				break
 			}
 			// Retention removed the series between lookup and lock: retry.
+		}
+	}
+	if logging && (!sc.series.empty() || !sc.samples.empty()) {
+		if err := db.logBatch(sc, maxT); err != nil {
+			return res, err
 		}
 	}
 	db.m.samplesAppended.Add(float64(res.Accepted))
 	return res, nil
 }
 
-// appendSamples appends samples to s under its lock and returns how many it
-// stored. It returns false, having stored nothing, when s was deleted.
-func (db *DB) appendSamples(s *memSeries, samples []model.Sample, seriesIdx int, res *model.AppendResult) (int, bool) {
+// appendSamples appends samples to s under its lock, adding the accepted
+// ones to rec when it is not nil, and returns how many it stored and the
+// newest timestamp among them. It returns false, having stored nothing,
+// when s was deleted.
+func (db *DB) appendSamples(s *memSeries, samples []model.Sample, seriesIdx int, res *model.AppendResult, rec *samplesRecord) (int, int64, bool) {
 	accepted := 0
+	var maxT int64 = math.MinInt64
 	s.mu.Lock()
 	if s.deleted {
 		s.mu.Unlock()
-		return 0, false
+		return 0, maxT, false
+	}
+	if rec != nil {
+		rec.begin(s.id)
 	}
 	sealedBefore := db.sealedBefore.Load() // read under s.mu; see sealLocked
 	for j, smp := range samples {
-		if err := db.appendLocked(s, smp, sealedBefore); err != nil {
+		if err := db.appendLocked(s, smp, sealedBefore, false); err != nil {
 			res.Reject(seriesIdx, j, 1, err)
 			db.m.rejected(err, 1)
 			continue
 		}
+		if rec != nil {
+			rec.add(smp.T, smp.V)
+		}
+		maxT = max(maxT, smp.T)
 		accepted++
 	}
+	if rec != nil {
+		rec.end()
+	}
 	s.mu.Unlock()
-	return accepted, true
+	return accepted, maxT, true
 }
 
-// appendLocked stores one sample; the caller holds s.mu.
-func (db *DB) appendLocked(s *memSeries, smp model.Sample, sealedBefore int64) error {
+// appendLocked stores one sample; the caller holds s.mu. Replay of the WAL
+// passes replaying, which lifts the out-of-order window: every sample in
+// the log was acknowledged, in whatever order concurrent writers logged it.
+func (db *DB) appendLocked(s *memSeries, smp model.Sample, sealedBefore int64, replaying bool) error {
 	t := smp.T
 	if t < sealedBefore {
 		return fmt.Errorf("%w: timestamp %d is in a sealed window (samples must be at or after %d)", model.ErrTooOld, t, sealedBefore)
@@ -106,7 +153,7 @@ func (db *DB) appendLocked(s *memSeries, smp model.Sample, sealedBefore int64) e
 		s.pending.V = smp.V // last write wins
 	default:
 		oooLimit := s.maxT - db.opts.OutOfOrderWindow.Milliseconds()
-		if t < oooLimit {
+		if t < oooLimit && !replaying {
 			return fmt.Errorf("%w: timestamp %d is older than the series' newest sample %d by more than the out-of-order window %v",
 				model.ErrOutOfOrder, t, s.maxT, db.opts.OutOfOrderWindow)
 		}

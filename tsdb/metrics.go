@@ -20,6 +20,13 @@ type metrics struct {
 	blockBytes      prometheus.Gauge
 	blockSamples    prometheus.Counter
 	selectSeries    prometheus.Histogram
+
+	walFailures        prometheus.Counter
+	corruptions        prometheus.Counter
+	replayDuration     prometheus.Gauge
+	checkpointDuration prometheus.Histogram
+	checkpointBytes    prometheus.Gauge
+	checkpointFailures prometheus.Counter
 }
 
 func newMetrics(db *DB, reg prometheus.Registerer) *metrics {
@@ -55,6 +62,25 @@ func newMetrics(db *DB, reg prometheus.Registerer) *metrics {
 			Name: "stratus_tsdb_select_series", Help: "Series returned per Select.",
 			Buckets: prometheus.ExponentialBuckets(1, 4, 10),
 		}),
+		walFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "stratus_tsdb_wal_log_failures_total", Help: "Appends not acknowledged because the WAL write failed.",
+		}),
+		corruptions: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "stratus_tsdb_corruptions_total", Help: "Corrupt checkpoint files, WAL records or series definitions found.",
+		}),
+		replayDuration: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "stratus_tsdb_replay_duration_seconds", Help: "Time the last start took to load checkpoints and replay the WAL.",
+		}),
+		checkpointDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "stratus_tsdb_checkpoint_duration_seconds", Help: "Time to write a checkpoint.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 4, 8),
+		}),
+		checkpointBytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "stratus_tsdb_checkpoint_bytes", Help: "Bytes written by the last checkpoint.",
+		}),
+		checkpointFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "stratus_tsdb_checkpoint_failures_total", Help: "Checkpoints that failed and will be retried.",
+		}),
 	}
 	for _, r := range []string{"out_of_order", "too_old", "series_limit", "invalid"} {
 		m.samplesRejected.WithLabelValues(r)
@@ -62,6 +88,7 @@ func newMetrics(db *DB, reg prometheus.Registerer) *metrics {
 	if reg != nil {
 		reg.MustRegister(m.seriesCreated, m.seriesRemoved, m.samplesAppended, m.samplesRejected,
 			m.oooSamples, m.blocksSealed, m.blocksDropped, m.blockBytes, m.blockSamples, m.selectSeries,
+			m.walFailures, m.corruptions, m.replayDuration, m.checkpointDuration, m.checkpointBytes, m.checkpointFailures,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "stratus_tsdb_head_series", Help: "Series held in memory.",
 			}, func() float64 { return float64(db.numSeries.Load()) }),

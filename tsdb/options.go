@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/stratus-metrics/stratus/tsdb/vfs"
+	"github.com/stratus-metrics/stratus/tsdb/wal"
 )
 
 // Options configures a DB. Start from DefaultOptions; cmd/ maps flags and
@@ -34,8 +37,43 @@ type Options struct {
 	// and applies retention.
 	MaintenanceInterval time.Duration `yaml:"maintenance_interval"`
 
+	// WAL configures the write-ahead log of a DB opened with a directory.
+	WAL WALOptions `yaml:"wal"`
+
 	// Now returns the current time; tests inject a fake clock.
 	Now func() time.Time `yaml:"-"`
+	// FS is the file system under the data directory; tests inject one
+	// that fails or crashes on demand. Nil means the OS.
+	FS vfs.FS `yaml:"-"`
+}
+
+// WALOptions configure the write-ahead log.
+type WALOptions struct {
+	// Sync is the sync policy: "always" (fsync before acknowledging, with
+	// group commit), "interval" (fsync every SyncInterval; a process crash
+	// loses nothing acknowledged, power loss at most one interval) or
+	// "none" (the OS decides; a process crash still loses nothing).
+	Sync string `yaml:"sync"`
+	// SyncInterval is the fsync period of the "interval" policy.
+	SyncInterval time.Duration `yaml:"sync_interval"`
+	// SegmentSize bounds one WAL segment file.
+	SegmentSize int64 `yaml:"segment_size"`
+	// Disabled turns the WAL off: acknowledged samples since the last
+	// checkpoint are lost on restart. For benchmarks and throwaway setups.
+	Disabled bool `yaml:"disabled"`
+}
+
+// syncPolicy maps the configured name to the wal package's policy.
+func (o WALOptions) syncPolicy() (wal.SyncPolicy, error) {
+	switch o.Sync {
+	case "", "interval":
+		return wal.SyncInterval, nil
+	case "always":
+		return wal.SyncAlways, nil
+	case "none":
+		return wal.SyncNone, nil
+	}
+	return 0, fmt.Errorf("wal.sync %q: must be always, interval or none", o.Sync)
 }
 
 // DefaultOptions returns the defaults documented in the README.
@@ -47,7 +85,12 @@ func DefaultOptions() Options {
 		SeriesCacheBytes:    32 << 20,
 		HeadChunkSamples:    240,
 		MaintenanceInterval: 30 * time.Second,
-		Now:                 time.Now,
+		WAL: WALOptions{
+			Sync:         "interval",
+			SyncInterval: time.Second,
+			SegmentSize:  wal.DefaultSegmentSize,
+		},
+		Now: time.Now,
 	}
 }
 
@@ -74,6 +117,15 @@ func (o *Options) Validate() error {
 	}
 	if o.MaintenanceInterval <= 0 {
 		errs = append(errs, fmt.Errorf("maintenance_interval %v: must be positive", o.MaintenanceInterval))
+	}
+	if _, err := o.WAL.syncPolicy(); err != nil {
+		errs = append(errs, err)
+	}
+	if o.WAL.SyncInterval <= 0 {
+		errs = append(errs, fmt.Errorf("wal.sync_interval %v: must be positive", o.WAL.SyncInterval))
+	}
+	if o.WAL.SegmentSize < 1<<20 || o.WAL.SegmentSize > wal.MaxSegmentSize {
+		errs = append(errs, fmt.Errorf("wal.segment_size %d: must be between 1 MiB and %d", o.WAL.SegmentSize, wal.MaxSegmentSize))
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -22,6 +22,11 @@ type memSeries struct {
 	id  uint32
 	key string // canonical label key (model.AppendKey); the labels decode from it
 
+	// logged is set once the series' definition is durable in the WAL (or
+	// a checkpoint); until then every append that uses the series logs the
+	// definition again, so no acknowledged sample refers to an unknown id.
+	logged atomic.Bool
+
 	mu sync.Mutex // guards every field below
 
 	blocks []sealedBlock // sorted by time, one per window

@@ -121,7 +121,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 
 	// Storage opens after the listener so that /-/healthy answers during
 	// WAL replay; /-/ready turns 200 only once it is open.
-	db, err := tsdb.Open(cfg.Storage, s.reg, logger.With("component", "tsdb"))
+	db, err := tsdb.Open(cfg.DataDir, cfg.Storage, s.reg, logger.With("component", "tsdb"))
 	if err != nil {
 		httpSrv.Close()
 		return fmt.Errorf("open storage: %w", err)
