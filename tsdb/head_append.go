@@ -2,9 +2,9 @@ package tsdb
 
 import (
 	"encoding/binary"
-	"math"
 	"fmt"
 	"hash/maphash"
+	"math"
 	"strings"
 	"sync"
 
