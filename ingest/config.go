@@ -12,47 +12,47 @@ import (
 type Config struct {
 	// MaxBodyBytes limits a request body as sent (compressed); larger
 	// requests are answered 413 before they are decoded.
-	MaxBodyBytes int64
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// MaxDecompressedBytes limits a body after Content-Encoding is undone.
 	// It is what protects against decompression bombs: a snappy block's
 	// declared length is checked before decoding, and gzip/zstd streams are
 	// read through a limit.
-	MaxDecompressedBytes int64
+	MaxDecompressedBytes int64 `yaml:"max_decompressed_bytes"`
 	// BatchSeries is how many series one Append call carries. Smaller
 	// batches bound memory per request; larger ones amortise the store's
 	// per-call costs.
-	BatchSeries int
+	BatchSeries int `yaml:"batch_series"`
 	// MaxSeriesPerRequest caps the series of one request; decoding stops
 	// there and the rest of the request is reported as rejected. Zero means
 	// no limit.
-	MaxSeriesPerRequest int
+	MaxSeriesPerRequest int `yaml:"max_series_per_request"`
 	// MaxLabelsPerSeries caps the labels of one series, metric name
 	// included.
-	MaxLabelsPerSeries int
+	MaxLabelsPerSeries int `yaml:"max_labels_per_series"`
 	// MaxLabelNameLength and MaxLabelValueLength cap label names and values
 	// in bytes.
-	MaxLabelNameLength  int
-	MaxLabelValueLength int
+	MaxLabelNameLength  int `yaml:"max_label_name_length"`
+	MaxLabelValueLength int `yaml:"max_label_value_length"`
 	// MaxSampleAge rejects samples older than now minus this; zero disables
 	// the check. The store has its own (sealed window, retention) limits;
 	// this one answers early with a clear message.
-	MaxSampleAge time.Duration
+	MaxSampleAge time.Duration `yaml:"max_sample_age"`
 	// MaxSampleFuture rejects samples more than this ahead of now; zero
 	// disables the check. It catches clients that send seconds or
 	// nanoseconds where milliseconds are expected.
-	MaxSampleFuture time.Duration
+	MaxSampleFuture time.Duration `yaml:"max_sample_future"`
 	// LegacyNameValidation restricts metric names to
 	// [a-zA-Z_:][a-zA-Z0-9_:]* and label names to [a-zA-Z_][a-zA-Z0-9_]*.
 	// By default any valid UTF-8 name is accepted, as in Prometheus 3.
-	LegacyNameValidation bool
+	LegacyNameValidation bool `yaml:"legacy_name_validation"`
 	// MaxErrorsReported caps how many rejected rows a response details;
 	// the count covers all of them.
-	MaxErrorsReported int
+	MaxErrorsReported int `yaml:"max_errors_reported"`
 
 	// Atlas holds the validation rules of the Atlas publish endpoint.
-	Atlas AtlasRules
+	Atlas AtlasRules `yaml:"atlas"`
 	// OTLP holds the translation choices of the OTLP endpoint.
-	OTLP OTLPConfig
+	OTLP OTLPConfig `yaml:"otlp"`
 }
 
 // AtlasRules are Atlas' publish validation rules (Netflix Atlas'
@@ -61,17 +61,20 @@ type Config struct {
 // each metric (common tags overridden by the metric's own).
 type AtlasRules struct {
 	// MinKeyLength and MaxKeyLength bound tag keys.
-	MinKeyLength, MaxKeyLength int
+	MinKeyLength int `yaml:"min_key_length"`
+	MaxKeyLength int `yaml:"max_key_length"`
 	// MinNameLength and MaxNameLength bound the value of the name tag.
-	MinNameLength, MaxNameLength int
+	MinNameLength int `yaml:"min_name_length"`
+	MaxNameLength int `yaml:"max_name_length"`
 	// MinValueLength and MaxValueLength bound other tag values.
-	MinValueLength, MaxValueLength int
+	MinValueLength int `yaml:"min_value_length"`
+	MaxValueLength int `yaml:"max_value_length"`
 	// AllowedChars lists the characters allowed in keys and values; a
 	// range is written as in a regexp character class (a-z).
-	AllowedChars string
+	AllowedChars string `yaml:"allowed_chars"`
 	// MaxUserTags caps the tags whose keys are not in Atlas' reserved
 	// namespaces (atlas. and nf.).
-	MaxUserTags int
+	MaxUserTags int `yaml:"max_user_tags"`
 }
 
 // OTLPConfig holds how OTLP resources and names are translated.
@@ -79,14 +82,14 @@ type OTLPConfig struct {
 	// PromoteResourceAttributes lists resource attributes copied onto every
 	// series of the resource (besides service.name -> job and
 	// service.instance.id -> instance, which always are).
-	PromoteResourceAttributes []string
+	PromoteResourceAttributes []string `yaml:"promote_resource_attributes"`
 	// DisableTargetInfo stops the target_info series that carries the
 	// remaining resource attributes, one per resource, as Prometheus does.
-	DisableTargetInfo bool
+	DisableTargetInfo bool `yaml:"disable_target_info"`
 	// KeepNames stores metric and attribute names as sent (UTF-8, dots
 	// kept, no unit or _total suffix) instead of translating them the way
 	// Prometheus does by default.
-	KeepNames bool
+	KeepNames bool `yaml:"keep_names"`
 }
 
 // DefaultConfig returns the defaults: 16 MiB bodies, 64 MiB decompressed,

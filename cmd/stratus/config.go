@@ -12,6 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/stratus-metrics/stratus/ingest"
 	"github.com/stratus-metrics/stratus/tsdb"
 )
 
@@ -23,7 +24,8 @@ type Config struct {
 	LogLevel   string `yaml:"log_level"`  // debug, info, warn, error
 	LogFormat  string `yaml:"log_format"` // text or json
 
-	Storage tsdb.Options `yaml:"storage"`
+	Storage tsdb.Options  `yaml:"storage"`
+	Ingest  ingest.Config `yaml:"ingest"`
 }
 
 // defaultConfig returns the embedded defaults.
@@ -34,6 +36,7 @@ func defaultConfig() Config {
 		LogLevel:   "info",
 		LogFormat:  "text",
 		Storage:    tsdb.DefaultOptions(),
+		Ingest:     ingest.DefaultConfig(),
 	}
 }
 
@@ -69,6 +72,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Storage.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("storage: %w", err))
+	}
+	if err := c.Ingest.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("ingest: %w", err))
 	}
 	return errors.Join(errs...)
 }

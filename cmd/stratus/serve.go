@@ -18,6 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/stratus-metrics/stratus/ingest"
+	"github.com/stratus-metrics/stratus/query"
 	"github.com/stratus-metrics/stratus/tsdb"
 )
 
@@ -83,6 +85,7 @@ type server struct {
 	logger *slog.Logger
 	reg    *prometheus.Registry
 	router *mux.Router
+	api    *mux.Router // routes that need storage; 503 until it is open
 	db     *tsdb.DB
 	ready  atomic.Bool
 }
@@ -127,6 +130,8 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 		return fmt.Errorf("open storage: %w", err)
 	}
 	s.db = db
+	ingest.NewHandler(db, cfg.Ingest, s.reg, logger.With("component", "ingest")).Register(s.api)
+	query.NewExportHandler(db).Register(s.api)
 	s.ready.Store(true)
 	fmt.Fprintf(stdout, "Stratus is ready at http://%s/\n", ln.Addr())
 
@@ -171,4 +176,16 @@ func (s *server) routes() {
 	r.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	r.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	r.PathPrefix("/debug/pprof/").HandlerFunc(pprof.Index)
+
+	// Everything else waits for storage: during WAL replay clients get a
+	// retryable 503 rather than a 404.
+	s.api = mux.NewRouter()
+	r.PathPrefix("/").HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if !s.ready.Load() {
+			w.Header().Set("Retry-After", "5")
+			http.Error(w, "Stratus is starting: storage is opening.", http.StatusServiceUnavailable)
+			return
+		}
+		s.api.ServeHTTP(w, req)
+	})
 }

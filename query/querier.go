@@ -1,0 +1,65 @@
+package query
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/stratus-metrics/stratus/model"
+)
+
+// Querier is the read side of the store. Times are milliseconds, both
+// bounds inclusive. Implementations are safe for concurrent use.
+type Querier interface {
+	// Select returns the series matching all matchers with samples in
+	// [mint, maxt], sorted by labels; their iterators are limited to the
+	// range.
+	Select(ctx context.Context, mint, maxt int64, ms ...*model.Matcher) model.SeriesSet
+	// LabelNames returns the sorted label names of matching series (all
+	// series when ms is empty) with samples in [mint, maxt].
+	LabelNames(ctx context.Context, mint, maxt int64, ms ...*model.Matcher) ([]string, error)
+	// LabelValues returns the sorted values of a label among matching
+	// series with samples in [mint, maxt].
+	LabelValues(ctx context.Context, name string, mint, maxt int64, ms ...*model.Matcher) ([]string, error)
+}
+
+// promql is the parser every Stratus component uses, configured once.
+var promql = parser.NewParser(parser.Options{})
+
+// ParseSelector parses a PromQL series selector such as
+// `up{job="api",code=~"5.."}` into matchers.
+func ParseSelector(s string) ([]*model.Matcher, error) {
+	pms, err := promql.ParseMetricSelector(s)
+	if err != nil {
+		return nil, fmt.Errorf("parse selector %q: %w", s, err)
+	}
+	return ConvertMatchers(pms)
+}
+
+// ConvertMatchers turns the parser's matchers into ours.
+func ConvertMatchers(pms []*labels.Matcher) ([]*model.Matcher, error) {
+	out := make([]*model.Matcher, 0, len(pms))
+	for _, pm := range pms {
+		var t model.MatchType
+		switch pm.Type {
+		case labels.MatchEqual:
+			t = model.MatchEqual
+		case labels.MatchNotEqual:
+			t = model.MatchNotEqual
+		case labels.MatchRegexp:
+			t = model.MatchRegexp
+		case labels.MatchNotRegexp:
+			t = model.MatchNotRegexp
+		default:
+			return nil, fmt.Errorf("unknown matcher type %v", pm.Type)
+		}
+		m, err := model.NewMatcher(t, pm.Name, pm.Value)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
