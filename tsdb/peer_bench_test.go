@@ -13,7 +13,9 @@ package tsdb
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"sync"
@@ -97,9 +99,10 @@ func ingestStratus(b *testing.B, db *DB, d *peerData, lo, hi int) {
 	}
 }
 
-// ingestProm does the same through Prometheus's appender, caching series
-// refs as its scrape loop does.
-func ingestProm(b *testing.B, db *promtsdb.DB, d *peerData, lo, hi int) {
+// ingestProm does the same through Prometheus's appender. With refs it
+// caches series references as its scrape loop does; without, it looks each
+// series up by labels as its remote-write receiver does.
+func ingestProm(b *testing.B, db *promtsdb.DB, d *peerData, lo, hi int, useRefs bool) {
 	refs := make([]storage.SeriesRef, len(d.series))
 	ctx := context.Background()
 	for step := range peerSamples {
@@ -111,7 +114,9 @@ func ingestProm(b *testing.B, db *promtsdb.DB, d *peerData, lo, hi int) {
 				if err != nil {
 					b.Fatalf("prometheus append: %v", err)
 				}
-				refs[j] = ref
+				if useRefs {
+					refs[j] = ref
+				}
 			}
 			if err := app.Commit(); err != nil {
 				b.Fatalf("prometheus commit: %v", err)
@@ -120,12 +125,15 @@ func ingestProm(b *testing.B, db *promtsdb.DB, d *peerData, lo, hi int) {
 	}
 }
 
+// openPeerStratus opens Stratus for the comparison: on disk, so sealing
+// writes block files, but with the WAL off, like Prometheus's side.
 func openPeerStratus(b *testing.B, d *peerData) (*DB, *fakeClock) {
 	clock := &fakeClock{t: time.UnixMilli(d.start)}
 	opts := DefaultOptions()
 	opts.Now = clock.Now
 	opts.MaintenanceInterval = time.Hour
-	db, err := Open("", opts, nil, nil)
+	opts.WAL.Disabled = true
+	db, err := Open(b.TempDir(), opts, nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -178,18 +186,24 @@ func BenchmarkVsPrometheus(b *testing.B) {
 	total := float64(len(d.series) * peerSamples)
 
 	for _, goroutines := range []int{1, 2} {
-		b.Run(fmt.Sprintf("append/goroutines=%d", goroutines), func(b *testing.B) {
-			var ours, theirs time.Duration
-			for range b.N {
-				db, _ := openPeerStratus(b, d)
-				ours += parallelIngest(goroutines, len(d.series), func(lo, hi int) { ingestStratus(b, db, d, lo, hi) })
-				db.Close()
-				pdb := openPeerProm(b)
-				theirs += parallelIngest(goroutines, len(d.series), func(lo, hi int) { ingestProm(b, pdb, d, lo, hi) })
-				pdb.Close()
+		for _, promRefs := range []bool{true, false} {
+			path := "labels"
+			if promRefs {
+				path = "refs"
 			}
-			reportRatio(b, "samples/s", total*float64(b.N)/ours.Seconds(), total*float64(b.N)/theirs.Seconds())
-		})
+			b.Run(fmt.Sprintf("append/goroutines=%d/prom=%s", goroutines, path), func(b *testing.B) {
+				var ours, theirs time.Duration
+				for range b.N {
+					db, _ := openPeerStratus(b, d)
+					ours += parallelIngest(goroutines, len(d.series), func(lo, hi int) { ingestStratus(b, db, d, lo, hi) })
+					db.Close()
+					pdb := openPeerProm(b)
+					theirs += parallelIngest(goroutines, len(d.series), func(lo, hi int) { ingestProm(b, pdb, d, lo, hi, promRefs) })
+					pdb.Close()
+				}
+				reportRatio(b, "samples/s", total*float64(b.N)/ours.Seconds(), total*float64(b.N)/theirs.Seconds())
+			})
+		}
 	}
 
 	// One load of each engine serves the storage and query comparisons.
@@ -205,7 +219,7 @@ func BenchmarkVsPrometheus(b *testing.B) {
 	base = heapInUse()
 	pdb := openPeerProm(b)
 	defer pdb.Close()
-	ingestProm(b, pdb, d, 0, len(d.series))
+	ingestProm(b, pdb, d, 0, len(d.series), true)
 	promHeap := heapInUse() - base
 
 	b.Run("heap_bytes_per_series", func(b *testing.B) {
@@ -230,6 +244,19 @@ func BenchmarkVsPrometheus(b *testing.B) {
 		reportRatio(b, "B/sample", float64(ourBytes)/float64(ourSamples), float64(promBytes)/float64(promSamples))
 	})
 
+	b.Run("disk_bytes_per_sample", func(b *testing.B) {
+		ours := dirSize(b, filepath.Join(db.dir, blocksDirName))
+		head := pdb.Head()
+		if err := pdb.CompactHead(promtsdb.NewRangeHead(head, head.MinTime(), head.MaxTime())); err != nil {
+			b.Fatal(err)
+		}
+		var theirs int64
+		for _, blk := range pdb.Blocks() {
+			theirs += dirSize(b, blk.Dir())
+		}
+		reportRatio(b, "B/sample", float64(ours)/total, float64(theirs)/total)
+	})
+
 	// Select 10% of the series (83 of ~830 hosts) over 1 h and decode it.
 	hosts := len(d.series) / datagen.SeriesPerHost
 	ms := []*model.Matcher{model.MustNewMatcher(model.MatchRegexp, "instance", tenthOfHosts(hosts))}
@@ -252,6 +279,23 @@ func BenchmarkVsPrometheus(b *testing.B) {
 		reportRatio(b, "ms/query", float64(ours.Milliseconds())/float64(b.N), float64(theirs.Milliseconds())/float64(b.N))
 		b.ReportMetric(float64(ourN), "samples/query")
 	})
+}
+
+// dirSize sums the sizes of the files under dir.
+func dirSize(b *testing.B, dir string) int64 {
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		info, err := e.Info()
+		n += info.Size()
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
 }
 
 // tenthOfHosts returns a regexp matching the instance label of the first

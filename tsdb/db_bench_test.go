@@ -1,0 +1,98 @@
+package tsdb
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stratus-metrics/stratus/internal/datagen"
+	"github.com/stratus-metrics/stratus/model"
+)
+
+// benchDB loads n datagen series x 720 samples (2 h at 10 s) starting at a
+// window boundary, sealed when seal is set.
+func benchDB(b *testing.B, n int, seal bool) (*DB, []model.Labels, int64) {
+	b.Helper()
+	start := (time.Now().UnixMilli()/peerWindow - 4) * peerWindow
+	series := datagen.Series(n)
+	clock := &fakeClock{t: time.UnixMilli(start)}
+	opts := DefaultOptions()
+	opts.Now = clock.Now
+	opts.MaintenanceInterval = time.Hour
+	db, err := Open("", opts, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	batch := make([]model.TimeSeries, n)
+	for i, ls := range series {
+		batch[i] = model.TimeSeries{Labels: ls, Samples: datagen.Samples(ls, i, start, peerInterval, peerSamples)}
+	}
+	if _, err := db.Append(batch); err != nil {
+		b.Fatal(err)
+	}
+	if seal {
+		clock.Set(time.UnixMilli(start + peerWindow + 11*60_000))
+		db.Maintain(context.Background())
+	}
+	return db, series, start
+}
+
+// BenchmarkAppend measures the append path for known series, one sample
+// per series per call, as scrapes and remote-write batches arrive.
+func BenchmarkAppend(b *testing.B) {
+	const n = 10_000
+	series := datagen.Series(n)
+	start := (time.Now().UnixMilli()/peerWindow - 4) * peerWindow
+	clock := &fakeClock{t: time.UnixMilli(start)}
+	opts := DefaultOptions()
+	opts.Now = clock.Now
+	opts.MaintenanceInterval = time.Hour
+	db, err := Open("", opts, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	samples := make([]model.Sample, n)
+	batch := make([]model.TimeSeries, n)
+	for i, ls := range series {
+		batch[i] = model.TimeSeries{Labels: ls, Samples: samples[i : i+1]}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for step := 0; step < b.N; step++ {
+		for i := range samples {
+			samples[i] = model.Sample{T: start + int64(step)*10_000, V: float64(step + i)}
+		}
+		if res, err := db.Append(batch); err != nil || res.Rejected != 0 {
+			b.Fatalf("append: %v %+v", err, res.Rejections)
+		}
+	}
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "samples/s")
+}
+
+// BenchmarkSelect decodes 10% of 10k sealed series over 1 h.
+func BenchmarkSelect(b *testing.B) {
+	db, series, start := benchDB(b, 10_000, true)
+	hosts := len(series) / datagen.SeriesPerHost
+	ms := []*model.Matcher{model.MustNewMatcher(model.MatchRegexp, "instance", tenthOfHosts(hosts))}
+	mint, maxt := start+peerWindow/4, start+peerWindow/4+3_600_000
+	b.ReportAllocs()
+	b.ResetTimer()
+	var n int
+	for range b.N {
+		n = 0
+		set := db.Select(context.Background(), mint, maxt, ms...)
+		var it model.SampleIterator
+		for set.Next() {
+			it = set.At().Iterator(it)
+			for it.Next() {
+				n++
+			}
+		}
+	}
+	b.ReportMetric(float64(n), "samples/op")
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "samples/s")
+	_ = fmt.Sprint
+}
