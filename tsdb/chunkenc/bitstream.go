@@ -2,57 +2,68 @@ package chunkenc
 
 import "encoding/binary"
 
+// writeHeadroom is the spare capacity, past the last byte in use, that
+// putBits needs: it stores nine whole bytes at a time (the partly filled
+// last byte and the eight after it) instead of looping over bits.
+const writeHeadroom = 9
+
 // bitWriter appends bits, most significant first, to a byte slice. The last
 // byte is partly filled when free > 0; its unused low bits are zero.
+//
+// Writes store whole words: they may overwrite up to nine bytes past
+// len(b) (within cap(b)) with zeros or with bits they then claim. Callers
+// hand it scratch buffers, never a slice whose spare capacity holds data
+// they still need.
 type bitWriter struct {
 	b    []byte
 	free uint8 // unused low bits in b[len(b)-1]
 }
 
-// grow is the growth policy of the writer's buffer. The head holds one
-// writer per series (100k-1M of them), so it grows by a quarter rather than
-// doubling, to keep the slack small; sealed-block encoders pass their own
-// reused buffers and rarely grow at all.
-func (w *bitWriter) grow() {
-	c := cap(w.b)
-	add := c / 4
-	if add < 32 {
-		add = 32
-	}
-	nb := make([]byte, len(w.b), c+add)
-	copy(nb, w.b)
-	w.b = nb
+// growBits returns a copy of b with room for at least one more write. Its
+// policy is that of the head, which holds one stream per series (100k-1M of them): grow by a
+// quarter rather than doubling, to keep the slack small. Sealed-block
+// encoders pass their own reused buffers and rarely grow at all.
+func growBits(b []byte) []byte {
+	c := cap(b)
+	nb := make([]byte, len(b), c+max(32, c/4))
+	copy(nb, b)
+	return nb
+}
+
+// putBits writes the low nbits bits of u (1 <= nbits <= 64) after the bits
+// already in b, whose last byte has free unused low bits, and returns the
+// new length of b and the new free count. cap(b)-len(b) must be at least
+// writeHeadroom.
+//
+// It loads the partly filled byte, and stores it together with the new bits
+// as one big-endian word plus a ninth byte: no loop, and a constant number
+// of memory operations whatever nbits is.
+func putBits(b []byte, free uint8, u uint64, nbits uint) (int, uint8) {
+	f := uint(free)
+	i := len(b) - int((f+7)>>3) // index of the byte the write starts in
+	o := (8 - f) & 7            // bits already used in b[i]
+	s := b[i : i+writeHeadroom : i+writeHeadroom]
+	x := u << ((64 - nbits) & 63) // left-aligned; the bits above nbits drop out
+	// When o is 0, b[i] lies past len(b) and may hold anything: the mask
+	// keeps none of it.
+	keep := uint64(s[0]&^(0xff>>o)) << 56
+	binary.BigEndian.PutUint64(s, keep|x>>o)
+	s[8] = byte(x << (8 - o)) // the o low bits of x that did not fit; 0 when o is 0
+	end := o + nbits
+	return i + int((end+7)>>3), uint8(-end & 7)
 }
 
 // writeBits writes the low nbits bits of u (nbits <= 64).
-func (w *bitWriter) writeBits(u uint64, nbits uint8) {
+func (w *bitWriter) writeBits(u uint64, nbits uint) {
 	if nbits == 0 {
 		return
 	}
-	u <<= 64 - nbits // left-align; the bits above nbits are dropped
-	for nbits > 0 {
-		if w.free == 0 {
-			if len(w.b) == cap(w.b) {
-				w.grow()
-			}
-			w.b = append(w.b, 0)
-			w.free = 8
-		}
-		take := min(nbits, w.free)
-		w.b[len(w.b)-1] |= byte(u>>(64-take)) << (w.free - take)
-		u <<= take
-		nbits -= take
-		w.free -= take
+	if cap(w.b)-len(w.b) < writeHeadroom {
+		w.b = growBits(w.b)
 	}
-}
-
-// writeBit writes one bit.
-func (w *bitWriter) writeBit(bit bool) {
-	if bit {
-		w.writeBits(1, 1)
-	} else {
-		w.writeBits(0, 1)
-	}
+	n, free := putBits(w.b, w.free, u, nbits)
+	w.b = w.b[:n]
+	w.free = free
 }
 
 // writeUvarint writes x as the bytes of its uvarint encoding, at any bit
@@ -70,7 +81,7 @@ func (w *bitWriter) writeUvarint(x uint64) {
 // input may be corrupt.
 type bitReader struct {
 	b   []byte
-	pos uint64 // next bit to read
+	pos uint64 // next bit to read; never more than end
 	end uint64 // number of readable bits
 }
 
@@ -80,40 +91,39 @@ func (r *bitReader) reset(b []byte) {
 	r.end = uint64(len(b)) * 8
 }
 
-// word returns the 8 bytes starting at byte i, big-endian, zero-padded past
-// the end of the buffer.
-func (r *bitReader) word(i uint64) uint64 {
-	if i+8 <= uint64(len(r.b)) {
-		return binary.BigEndian.Uint64(r.b[i:])
+// peek returns the 64 bits starting at pos, left-aligned, with zeros in
+// place of bits past the end of the buffer. Callers check end before they
+// consume what it returns.
+func (r *bitReader) peek() uint64 {
+	i, o := r.pos>>3, r.pos&7
+	if i+9 <= uint64(len(r.b)) {
+		s := r.b[i : i+9 : i+9]
+		return binary.BigEndian.Uint64(s)<<o | uint64(s[8])>>(8-o)
 	}
-	var w uint64
-	for k := uint64(0); k < 8; k++ {
-		w <<= 8
-		if i+k < uint64(len(r.b)) {
-			w |= uint64(r.b[i+k])
-		}
+	return r.peekTail()
+}
+
+// peekTail is peek within nine bytes of the end of the buffer.
+func (r *bitReader) peekTail() uint64 {
+	var s [9]byte
+	if i := r.pos >> 3; i < uint64(len(r.b)) {
+		copy(s[:], r.b[i:])
 	}
-	return w
+	o := r.pos & 7
+	return binary.BigEndian.Uint64(s[:])<<o | uint64(s[8])>>(8-o)
 }
 
 // readBits reads nbits bits (1..64); ok is false if fewer remain.
-func (r *bitReader) readBits(nbits uint8) (v uint64, ok bool) {
+func (r *bitReader) readBits(nbits uint) (v uint64, ok bool) {
 	if nbits == 0 {
 		return 0, true
 	}
-	n := uint64(nbits)
-	if r.end-r.pos < n {
+	if r.end-r.pos < uint64(nbits) {
 		return 0, false
 	}
-	i, off := r.pos>>3, r.pos&7
-	hi := r.word(i) << off
-	if n+off > 64 {
-		// Only possible with off > 0; the byte after the word exists
-		// because the bounds check passed.
-		hi |= uint64(r.b[i+8]) >> (8 - off)
-	}
-	r.pos += n
-	return hi >> (64 - n), true
+	v = r.peek() >> ((64 - nbits) & 63)
+	r.pos += uint64(nbits)
+	return v, true
 }
 
 // readBit reads one bit.

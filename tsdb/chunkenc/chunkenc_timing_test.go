@@ -86,6 +86,28 @@ func BenchmarkXORChunkAppend(b *testing.B) {
 	reportSamplesPerSec(b, benchSamples())
 }
 
+// BenchmarkXORChunkAppendTimeMajor appends in the order the head sees
+// samples: one per series per scrape, going round all series, so each
+// append finds its chunk cold.
+func BenchmarkXORChunkAppendTimeMajor(b *testing.B) {
+	chunks := make([]*XORChunk, len(benchSeries))
+	for i := range chunks {
+		chunks[i] = NewXORChunk()
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, c := range chunks {
+			c.Reset()
+		}
+		for j := range benchSeries[0] {
+			for i, s := range benchSeries {
+				chunks[i].Append(s[j].T, s[j].V)
+			}
+		}
+	}
+	reportSamplesPerSec(b, benchSamples())
+}
+
 func BenchmarkXORChunkIterate(b *testing.B) {
 	chunks := make([]*XORChunk, len(benchSeries))
 	for i, s := range benchSeries {
@@ -114,6 +136,22 @@ func BenchmarkPromXORAppend(b *testing.B) {
 			app, _ := c.Appender()
 			for _, smp := range s {
 				app.Append(0, smp.T, smp.V)
+			}
+		}
+	}
+	reportSamplesPerSec(b, benchSamples())
+}
+
+func BenchmarkPromXORAppendTimeMajor(b *testing.B) {
+	apps := make([]promchunkenc.Appender, len(benchSeries))
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := range apps {
+			apps[i], _ = promchunkenc.NewXORChunk().Appender()
+		}
+		for j := range benchSeries[0] {
+			for i, s := range benchSeries {
+				apps[i].Append(0, s[j].T, s[j].V)
 			}
 		}
 	}

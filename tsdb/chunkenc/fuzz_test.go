@@ -1,6 +1,7 @@
 package chunkenc
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"math"
@@ -142,6 +143,9 @@ func FuzzXORChunkRoundTrip(f *testing.F) {
 			}
 		}
 		requireSameSamples(t, drain(t, c.Iterator(nil)), samples)
+		if got, want := c.Bytes(), referenceStream(samples); !bytes.Equal(got, want) {
+			t.Fatalf("stream differs from the reference encoder:\n got %x\nwant %x", got, want)
+		}
 		loaded, err := LoadXORChunk(c.Bytes(), c.NumSamples())
 		if err != nil {
 			t.Fatalf("LoadXORChunk: %v", err)

@@ -1,9 +1,11 @@
 package chunkenc
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"unsafe"
 
 	"github.com/stratus-metrics/stratus/model"
@@ -13,34 +15,35 @@ import (
 // head of one series: delta-of-delta timestamps and XOR-ed float values,
 // bit-packed (see FORMAT.md, "Head chunk").
 //
-// The store keeps one XORChunk per live series, so it is small: about 80
-// bytes of fixed state plus a byte slice that starts at 32 bytes and grows
-// by a quarter at a time.
+// The store keeps one XORChunk per live series, so it is small: 64 bytes of
+// fixed state (one cache line; the append path touches nothing else but the
+// tail of the buffer) plus a byte slice that starts at 32 bytes and grows by
+// a quarter at a time. The state is flat rather than a bitWriter and an
+// xorState, whose padding would push it past 64 bytes.
 //
 // An XORChunk is not safe for concurrent use. Its owner appends under a
 // lock; a reader that wants to iterate while appends go on takes a Clone
 // under that lock and iterates the clone without it.
 type XORChunk struct {
-	w      bitWriter
+	b      []byte // the stream, as a bitWriter keeps it
 	n      int
-	mint   int64
 	maxt   int64
 	tDelta uint64 // last timestamp delta, modulo 2^64
-	vals   xorState
+	prev   uint64 // last value's bits
+
+	xorWindow
+	free uint8 // unused low bits in b[len(b)-1]
 }
 
 // NewXORChunk returns an empty chunk.
 func NewXORChunk() *XORChunk {
-	return &XORChunk{w: bitWriter{b: make([]byte, 0, 32)}}
+	return &XORChunk{b: make([]byte, 0, 32), xorWindow: xorWindow{leading: noWindow}}
 }
 
 // Reset empties the chunk and keeps its buffer, so the owner can start the
 // next window without allocating. Clones taken earlier are unaffected.
 func (c *XORChunk) Reset() {
-	c.w.b = c.w.b[:0]
-	c.w.free = 0
-	c.n, c.mint, c.maxt, c.tDelta = 0, 0, 0, 0
-	c.vals.reset(0)
+	*c = XORChunk{b: c.b[:0], xorWindow: xorWindow{leading: noWindow}}
 }
 
 // Append adds a sample. The caller must append timestamps in strictly
@@ -48,33 +51,125 @@ func (c *XORChunk) Reset() {
 // The encoding itself accepts any sequence (deltas wrap modulo 2^64, so
 // even a jump from math.MinInt64 to math.MaxInt64 round-trips), which is why
 // Append has no error to return and never panics.
+//
+// From the third sample on, the timestamp's bucket and the value's XOR
+// encoding usually fit one 64-bit word together, and Append writes them
+// with a single putBits; wider samples take appendWide.
 func (c *XORChunk) Append(t int64, v float64) {
-	vb := math.Float64bits(v)
-	switch c.n {
-	case 0:
-		c.w.writeUvarint(zigzag(t))
-		c.w.writeBits(vb, 64)
-		c.mint = t
-		c.vals.reset(vb)
-	case 1:
-		c.tDelta = uint64(t) - uint64(c.maxt)
-		c.w.writeUvarint(c.tDelta)
-		c.vals.write(&c.w, vb)
-	default:
-		d := uint64(t) - uint64(c.maxt)
-		writeDoD(&c.w, int64(d-c.tDelta))
-		c.tDelta = d
-		c.vals.write(&c.w, vb)
+	if c.n < 2 {
+		c.appendHead(t, v)
+		return
 	}
+	d := uint64(t) - uint64(c.maxt)
+	dod := int64(d - c.tDelta)
+	c.maxt, c.tDelta = t, d
+	c.n++
+	// encodeDoD, spelled out: it is just over the inlining budget, and a
+	// call per field costs as much as the encoding.
+	bk := &dodBuckets[dodIndex(dod)&7]
+	tc, tn := bk.prefix|uint64(dod)&bk.mask, uint(bk.nbits)
+
+	// xorWindow.encode, spelled out for the same reason;
+	// TestXORChunkMatchesReference keeps the two in step.
+	vb := math.Float64bits(v)
+	x := vb ^ c.prev
+	c.prev = vb
+	var hdr, p uint64
+	var hn, pn uint = 1, 0
+	if x != 0 {
+		L, T := uint(c.leading), uint(c.trailing)
+		if x&^(^uint64(0)>>L&(^uint64(0)<<T)) == 0 {
+			hdr, hn, p, pn = 0b10, 2, x>>T, 64-L-T
+		} else {
+			lead := uint8(bits.LeadingZeros64(x | 1<<32)) // at most 31
+			trail := uint8(bits.TrailingZeros64(x))
+			c.leading, c.trailing = lead, trail
+			sig := 64 - lead - trail
+			hdr, hn, p, pn = 0b11<<11|uint64(lead)<<6|uint64(sig&63), 13, x>>trail, uint(sig)
+		}
+	}
+	total := tn + hn + pn
+	if total > 64 {
+		c.appendWide(dod, tc, tn, hdr, hn, p, pn)
+		return
+	}
+	if cap(c.b)-len(c.b) < writeHeadroom {
+		c.grow()
+	}
+	// putBits, spelled out: the call was a sixth of Append's time.
+	b := c.b
+	f := uint(c.free)
+	i := len(b) - int((f+7)>>3)
+	o := (8 - f) & 7
+	s := b[i : i+writeHeadroom : i+writeHeadroom]
+	u := (tc<<(hn&63)|hdr)<<(pn&63) | p
+	u <<= (64 - total) & 63
+	binary.BigEndian.PutUint64(s, uint64(s[0]&^(0xff>>o))<<56|u>>o)
+	s[8] = byte(u << (8 - o))
+	end := o + total
+	c.b = c.b[:i+int((end+7)>>3)]
+	c.free = uint8(-end & 7)
+}
+
+// grow is kept out of line so that Append's frame stays small.
+//
+//go:noinline
+func (c *XORChunk) grow() { c.b = growBits(c.b) }
+
+// appendHead appends the first or second sample, which carry a full
+// timestamp or delta as a uvarint.
+func (c *XORChunk) appendHead(t int64, v float64) {
+	w := bitWriter{b: c.b, free: c.free}
+	vb := math.Float64bits(v)
+	if c.n == 0 {
+		w.writeUvarint(zigzag(t))
+		w.writeBits(vb, 64)
+		c.prev = vb
+	} else {
+		c.tDelta = uint64(t) - uint64(c.maxt)
+		w.writeUvarint(c.tDelta)
+		vals := xorState{c.prev, c.xorWindow}
+		vals.write(&w, vb)
+		c.prev, c.xorWindow = vals.prev, vals.xorWindow
+	}
+	c.b, c.free = w.b, w.free
 	c.maxt = t
 	c.n++
+}
+
+// appendWide writes a sample whose encoding is longer than 64 bits, in
+// pieces: the timestamp bucket (split again for a 64-bit dod), then the
+// value's header and payload.
+func (c *XORChunk) appendWide(dod int64, tc uint64, tn uint, hdr uint64, hn uint, p uint64, pn uint) {
+	w := bitWriter{b: c.b, free: c.free}
+	if tn > 64 {
+		w.writeBits(0b1111, 4)
+		w.writeBits(uint64(dod), 64)
+	} else {
+		w.writeBits(tc, tn)
+	}
+	if hn+pn <= 64 {
+		w.writeBits(hdr<<(pn&63)|p, hn+pn)
+	} else {
+		w.writeBits(hdr, hn)
+		w.writeBits(p, pn)
+	}
+	c.b, c.free = w.b, w.free
 }
 
 // NumSamples returns the number of samples appended.
 func (c *XORChunk) NumSamples() int { return c.n }
 
 // MinTime returns the first sample's timestamp, or 0 for an empty chunk.
-func (c *XORChunk) MinTime() int64 { return c.mint }
+// It decodes it from the stream, where it is the first field and starts
+// byte-aligned, rather than spend 8 bytes of every chunk on it.
+func (c *XORChunk) MinTime() int64 {
+	if c.n == 0 {
+		return 0
+	}
+	zt, _ := binary.Uvarint(c.b)
+	return unzigzag(zt)
+}
 
 // MaxTime returns the last sample's timestamp, or 0 for an empty chunk.
 func (c *XORChunk) MaxTime() int64 { return c.maxt }
@@ -82,19 +177,19 @@ func (c *XORChunk) MaxTime() int64 { return c.maxt }
 // Bytes returns the encoded bit stream. It aliases the chunk's buffer: it is
 // valid until the next Append or Reset. The sample count is not part of the
 // stream; persist NumSamples beside it and rebuild with LoadXORChunk.
-func (c *XORChunk) Bytes() []byte { return c.w.b }
+func (c *XORChunk) Bytes() []byte { return c.b }
 
 // Size returns the approximate heap bytes the chunk holds, for memory
 // accounting in the head.
 func (c *XORChunk) Size() int {
-	return int(unsafe.Sizeof(*c)) + cap(c.w.b)
+	return int(unsafe.Sizeof(*c)) + cap(c.b)
 }
 
 // Clone returns a deep copy with a right-sized buffer. The copy shares no
 // memory with c, so it can be iterated while c keeps receiving appends.
 func (c *XORChunk) Clone() *XORChunk {
 	cc := *c
-	cc.w.b = append(make([]byte, 0, len(c.w.b)), c.w.b...)
+	cc.b = append(make([]byte, 0, len(c.b)), c.b...)
 	return &cc
 }
 
@@ -123,12 +218,13 @@ func LoadXORChunk(b []byte, n int) (*XORChunk, error) {
 		return nil, fmt.Errorf("load head chunk of %d samples: nonzero padding: %w", n, ErrCorruptChunk)
 	}
 	c := &XORChunk{
-		w:      bitWriter{b: append(make([]byte, 0, max(32, len(b))), b...), free: uint8(it.r.end - it.r.pos)},
-		n:      n,
-		mint:   it.mint,
-		maxt:   it.t,
-		tDelta: it.tDelta,
-		vals:   it.vals,
+		b:         append(make([]byte, 0, max(32, len(b)+writeHeadroom)), b...),
+		n:         n,
+		maxt:      it.t,
+		tDelta:    it.tDelta,
+		prev:      it.vals.prev,
+		free:      uint8(it.r.end - it.r.pos),
+		xorWindow: it.vals.xorWindow,
 	}
 	return c, nil
 }
@@ -142,7 +238,7 @@ func (c *XORChunk) Iterator(reuse model.SampleIterator) model.SampleIterator {
 	if !ok {
 		it = &xorIterator{}
 	}
-	it.reset(c.w.b, c.n)
+	it.reset(c.b, c.n)
 	return it
 }
 
@@ -150,7 +246,6 @@ func (c *XORChunk) Iterator(reuse model.SampleIterator) model.SampleIterator {
 type xorIterator struct {
 	r      bitReader
 	n, i   int // i counts samples read
-	mint   int64
 	t      int64
 	tDelta uint64
 	vals   xorState
@@ -161,17 +256,79 @@ type xorIterator struct {
 func (it *xorIterator) reset(b []byte, n int) {
 	it.r.reset(b)
 	it.n, it.i = n, 0
-	it.mint, it.t, it.tDelta = 0, 0, 0
+	it.t, it.tDelta = 0, 0
 	it.vals.reset(0)
 	it.done = false
 	it.err = nil
 }
 
+// fastTail is how many bytes from the sample's first byte Next's fast path
+// loads: two 9-byte windows, the second at most 3 bytes after the first
+// (the timestamp takes at most 24 bits there).
+const fastTail = 12
+
+// Next decodes the next sample. Away from the end of the stream it reads
+// the sample from two 64-bit windows with no per-field bounds or length
+// checks, which is enough for every sample but those with a 64-bit dod or
+// an XOR payload wider than 51 bits; those, the first two samples and the
+// last few bytes take nextSlow, which checks every read.
 func (it *xorIterator) Next() bool {
-	if it.done || it.err != nil || it.i >= it.n {
+	if it.done || it.i >= it.n {
 		it.done = true
 		return false
 	}
+	b, pos := it.r.b, it.r.pos
+	i := pos >> 3
+	if it.i < 2 || i+fastTail > uint64(len(b)) {
+		return it.nextSlow()
+	}
+	s := b[i : i+fastTail : i+fastTail]
+	o := pos & 7
+	p := binary.BigEndian.Uint64(s)<<o | uint64(s[8])>>(8-o)
+	var dod int64
+	n := uint64(1)
+	if p>>63 != 0 {
+		ones := uint64(bits.LeadingZeros64(^p))
+		if ones >= 4 {
+			return it.nextSlow()
+		}
+		w := dodWidths[ones&3]
+		n = ones + 1 + w
+		dod = int64(p<<(ones+1)) >> (64 - w) // drop the prefix, sign-extend
+	}
+	q0 := n + o // bit offset of the value from s[0]; at most 31
+	s = s[q0>>3&3:]
+	o = q0 & 7
+	q := binary.BigEndian.Uint64(s)<<o | uint64(s[8])>>(8-o)
+	switch {
+	case q>>63 == 0:
+		n++
+	case q>>62 == 0b10:
+		m := 64 - uint64(it.vals.leading) - uint64(it.vals.trailing)
+		if it.vals.leading == noWindow || m > 62 {
+			return it.nextSlow()
+		}
+		it.vals.prev ^= q << 2 >> (64 - m) << it.vals.trailing
+		n += 2 + m
+	default:
+		lead, sig := uint8(q>>57)&31, uint8(q>>51)&63
+		if sig == 0 || sig > 51 || lead+sig > 64 {
+			return it.nextSlow()
+		}
+		m := uint64(sig)
+		it.vals.leading, it.vals.trailing = lead, 64-lead-sig
+		it.vals.prev ^= q << 13 >> (64 - m) << it.vals.trailing
+		n += 13 + m
+	}
+	it.r.pos = pos + n
+	it.tDelta += uint64(dod)
+	it.t = int64(uint64(it.t) + it.tDelta)
+	it.i++
+	return true
+}
+
+// nextSlow decodes the next sample with checked reads.
+func (it *xorIterator) nextSlow() bool {
 	switch it.i {
 	case 0:
 		zt, ok := it.r.readUvarint()
@@ -183,7 +340,6 @@ func (it *xorIterator) Next() bool {
 			return it.fail("first value")
 		}
 		it.t = unzigzag(zt)
-		it.mint = it.t
 		it.vals.reset(vb)
 	case 1:
 		d, ok := it.r.readUvarint()
