@@ -1,6 +1,7 @@
 // Command stratus is the Stratus metrics and alerting platform in one binary.
 //
 //	stratus serve    start the server (HTTP ingest, query, alerting, UI)
+//	stratus loadgen  push remote-write load to a server and report samples/s
 //	stratus version  print version and build information
 //
 // main maps flags and the optional YAML configuration file into a Config,
@@ -22,6 +23,7 @@ const usage = `Stratus: dimensional metrics, PromQL and the Atlas stack language
 
 Usage:
   stratus serve [flags]     start the server
+  stratus loadgen [flags]   push remote-write load to a server and report samples/s
   stratus version           print version and build information
   stratus help              show this help
 
@@ -45,6 +47,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		err = serveCmd(ctx, args[1:], stdout, stderr)
+	case "loadgen":
+		err = loadgenCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprint(stdout, versionString())
 	case "help", "-h", "--help":
