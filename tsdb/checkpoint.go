@@ -388,13 +388,17 @@ type loadedCheckpoint struct {
 	blocks       map[uint32][]sealedBlock
 	sealedBefore int64
 	maxID        uint32
+	// damaged maps the start of each window whose block file was damaged
+	// to the series loaded from it before the damage; replay restores the
+	// others' samples of that window from the WAL where it still has them.
+	damaged map[int64]map[uint32]bool
 }
 
 // loadCheckpoint reads the series file and the block files, creating the
 // series and returning their blocks for attachment after WAL replay (a
 // block may belong to a series that only the WAL defines).
 func (db *DB) loadCheckpoint() (*loadedCheckpoint, error) {
-	lc := &loadedCheckpoint{blocks: map[uint32][]sealedBlock{}, sealedBefore: math.MinInt64}
+	lc := &loadedCheckpoint{blocks: map[uint32][]sealedBlock{}, sealedBefore: math.MinInt64, damaged: map[int64]map[uint32]bool{}}
 	seriesPath := filepath.Join(db.dir, seriesFileName)
 	switch cf, err := readCkptFile(db.fs, seriesPath, seriesFileMagic); {
 	case errors.Is(err, errCorrupt):
@@ -432,26 +436,30 @@ func (db *DB) loadCheckpoint() (*loadedCheckpoint, error) {
 		cf, err := readCkptFile(db.fs, path, blockFileMagic)
 		if errors.Is(err, errCorrupt) {
 			db.quarantine(path, err)
+			lc.damaged[w] = map[uint32]bool{}
 			continue
 		} else if err != nil {
 			return nil, err
 		}
 		if cf.a != w || cf.b != db.opts.BlockDuration.Milliseconds() {
 			db.quarantine(path, fmt.Errorf("%w %s: window %d+%dms does not match its name or block_duration %v", errCorrupt, path, cf.a, cf.b, db.opts.BlockDuration))
+			lc.damaged[w] = map[uint32]bool{}
 			continue
 		}
+		loaded := map[uint32]bool{}
 		for _, e := range cf.entries {
 			if err := db.addLoadedBlock(lc, e); err != nil {
 				cf.damaged = fmt.Errorf("%w %s: series %d: %w", errCorrupt, path, e.id, err)
 				break
 			}
+			loaded[e.id] = true
 		}
 		if cf.damaged != nil {
 			db.quarantine(path, cf.damaged)
+			lc.damaged[w] = loaded
 			continue
 		}
-		// Only a whole window counts as persisted; a damaged one is left
-		// to the WAL, which still holds it unless it was truncated.
+		// Only a whole window moves the boundary; see damaged.
 		lc.sealedBefore = max(lc.sealedBefore, w+cf.b)
 	}
 	return lc, nil

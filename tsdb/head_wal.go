@@ -75,11 +75,27 @@ func (db *DB) openDurable(dir string, reg prometheus.Registerer) error {
 		if err != nil {
 			return fmt.Errorf("open wal: %w", err)
 		}
-		if st, err = db.replayWAL(); err != nil {
+		if st, err = db.replayWAL(lc.damaged); err != nil {
 			w.Close()
 			return fmt.Errorf("replay wal: %w", err)
 		}
 		db.wal = w
+	}
+
+	if len(st.resealed) > 0 {
+		// Samples of damaged windows came back from the WAL into the head:
+		// seal them again, and have the next checkpoint rewrite those
+		// windows' files.
+		var scratch []model.Sample
+		for s := range st.resealed {
+			s.mu.Lock()
+			scratch, _ = db.sealSeriesLocked(s, lc.sealedBefore, scratch)
+			s.mu.Unlock()
+		}
+		for w := range lc.damaged {
+			db.ckpt.persistedBefore = min(db.ckpt.persistedBefore, w)
+		}
+		db.logger.Warn("restored damaged windows from the wal", "series", len(st.resealed))
 	}
 
 	maxID := max(lc.maxID, st.maxID)
@@ -115,13 +131,15 @@ func (db *DB) openDurable(dir string, reg prometheus.Registerer) error {
 type replayStats struct {
 	records, samples, skipped, lost, bytes int64
 	maxID                                  uint32
+	resealed                               map[*memSeries]bool // got samples of damaged windows
 }
 
 // replayWAL applies every record of the WAL to the head. Samples may refer
 // to a series whose definition a concurrent writer logged later; they wait
-// in pending until it appears.
-func (db *DB) replayWAL() (replayStats, error) {
-	var st replayStats
+// in pending until it appears. Samples in sealed windows are skipped, except
+// in damaged windows for series whose block was not recovered from the file.
+func (db *DB) replayWAL(damaged map[int64]map[uint32]bool) (replayStats, error) {
+	st := replayStats{resealed: map[*memSeries]bool{}}
 	r, err := wal.NewReader(db.fs, filepath.Join(db.dir, walDirName), 0)
 	if err != nil {
 		return st, err
@@ -134,11 +152,17 @@ func (db *DB) replayWAL() (replayStats, error) {
 	apply := func(s *memSeries, samples []model.Sample) {
 		s.mu.Lock()
 		for _, smp := range samples {
+			floor := sealedBefore
 			if smp.T < sealedBefore {
-				st.skipped++ // already in a block file
-				continue
+				loaded, ok := damaged[db.windowStart(smp.T)]
+				if !ok || loaded[s.id] {
+					st.skipped++ // already in a block file
+					continue
+				}
+				floor = math.MinInt64
+				st.resealed[s] = true
 			}
-			if err := db.appendLocked(s, smp, sealedBefore, true); err != nil {
+			if err := db.appendLocked(s, smp, floor, true); err != nil {
 				st.lost++
 				continue
 			}
