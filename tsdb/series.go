@@ -73,18 +73,6 @@ func (s *memSeries) emptyLocked() bool {
 	return len(s.blocks) == 0 && len(s.chunks) == 0 && !s.hasPending && len(s.ooo) == 0
 }
 
-// heapBytesLocked estimates the memory the series' samples take.
-func (s *memSeries) heapBytesLocked() int {
-	n := len(s.key) + 160
-	for _, b := range s.blocks {
-		n += cap(b.data) + 40
-	}
-	for _, c := range s.chunks {
-		n += c.c.Size() + 16
-	}
-	return n + 16*cap(s.ooo)
-}
-
 // seriesTable maps series ids to series without locks on the read path: a
 // page table, replaced as a whole when it grows, of fixed-size pages of
 // atomic pointers.

@@ -126,16 +126,6 @@ func (r *bitReader) readBits(nbits uint) (v uint64, ok bool) {
 	return v, true
 }
 
-// readBit reads one bit.
-func (r *bitReader) readBit() (bit, ok bool) {
-	if r.pos >= r.end {
-		return false, false
-	}
-	b := r.b[r.pos>>3]>>(7-r.pos&7)&1 == 1
-	r.pos++
-	return b, true
-}
-
 // readUvarint reads a value written by writeUvarint.
 func (r *bitReader) readUvarint() (uint64, bool) {
 	var x uint64
