@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/stratus-metrics/stratus/model"
 	"github.com/stratus-metrics/stratus/tsdb/vfs"
 )
@@ -318,4 +321,48 @@ func mapAdd(m map[string][]model.Sample, k string, s model.Sample) map[string][]
 	}
 	m[k] = append(m[k], s)
 	return m
+}
+
+// TestCorruptWALSegmentInTheMiddle flips a byte inside an older segment:
+// the DB starts, reports the damage, and serves what the log holds before
+// it and in the later segments.
+func TestCorruptWALSegmentInTheMiddle(t *testing.T) {
+	fsys := vfs.NewMemFS()
+	clock := &fakeClock{t: time.UnixMilli(t0)}
+	db := durableDB(t, fsys, clock, nil)
+	var before, after acked
+	appendSeries(t, db, &before, "rows_target_total", t0, t0+300_000)
+	if _, err := db.wal.Cut(); err != nil {
+		t.Fatal(err)
+	}
+	appendSeries(t, db, &after, "replication_lag_seconds", t0, t0+300_000)
+	if _, err := db.wal.Cut(); err != nil {
+		t.Fatal(err)
+	}
+	appendSeries(t, db, &after, "cutover_progress_ratio", t0, t0+300_000)
+	db.Close()
+	segs, _ := fsys.List("/data/wal")
+	if len(segs) < 3 {
+		t.Fatalf("want 3 segments, have %v", segs)
+	}
+	flipByte(t, fsys, filepath.Join("/data/wal", segs[1]), 0.7)
+
+	reg := prometheus.NewRegistry()
+	opts := DefaultOptions()
+	opts.Now, opts.FS, opts.MaintenanceInterval = clock.Now, fsys, time.Hour
+	db, err := Open("/data", opts, reg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	before.check(t, db)
+	// The last segment's series lost nothing; the damaged one keeps its
+	// samples before the damage.
+	got := query(t, db, math.MinInt64, math.MaxInt64, nameIs("cutover_progress_ratio"))
+	if len(got) != 1 || len(got[model.FromStrings(model.MetricName, "cutover_progress_ratio", "country", "pt").String()]) != 30 {
+		t.Fatalf("last segment's samples: %v", got)
+	}
+	if n := testutil.ToFloat64(db.m.corruptions); n < 1 {
+		t.Fatalf("corruption not counted: %v", n)
+	}
 }
