@@ -96,9 +96,13 @@ for target in $TARGETS; do
   load_before=$(cut -d' ' -f1-3 /proc/loadavg)
   cpu_before=$(cpu_seconds "$server_pid")
   echo "== $target on 127.0.0.1:$port (load average before: $load_before)"
-  out=$("$work/stratus" loadgen --quiet --target "http://127.0.0.1:$port/api/v1/write" \
+  # bash's time keyword measures the load generator's own CPU, which
+  # competes with the server for the same cores.
+  TIMEFORMAT='%U %S'
+  { time out=$("$work/stratus" loadgen --quiet --target "http://127.0.0.1:$port/api/v1/write" \
     --series "$SERIES" --series-per-request "$PER_REQUEST" --concurrency "$CONCURRENCY" --duration "$DURATION") || {
-    echo "$out"; echo "bench-ingest: load against $target failed" >&2; cat "$work/$target.log" >&2; exit 1; }
+    echo "$out"; echo "bench-ingest: load against $target failed" >&2; cat "$work/$target.log" >&2; exit 1; }; } 2>"$work/loadgen-time"
+  loadgen_cpu=$(awk '{ printf "%.1f", $1 + $2 }' "$work/loadgen-time")
   cpu_after=$(cpu_seconds "$server_pid")
   rss_kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$server_pid/status")
   hwm_kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$server_pid/status")
@@ -109,7 +113,7 @@ for target in $TARGETS; do
   p99=$(sed -n 's/.*latency_p99_ms=\([0-9.]*\).*/\1/p' <<<"$out")
   accepted=$(sed -n 's/.*samples_accepted=\([0-9]*\).*/\1/p' <<<"$out")
   cpu=$(awk -v a="$cpu_after" -v b="$cpu_before" 'BEGIN { printf "%.1f", a - b }')
-  echo "$target $rate $p50 $p99 $cpu $accepted $rss_kb $hwm_kb $load_after" >>"$results"
+  echo "$target $rate $p50 $p99 $cpu $accepted $rss_kb $hwm_kb $loadgen_cpu $load_after" >>"$results"
   kill "$server_pid"
   wait "$server_pid" 2>/dev/null || true
   server_pid=""
@@ -119,9 +123,9 @@ done
 echo
 echo "== results (workload: $SERIES series, $PER_REQUEST per request, $CONCURRENCY senders, $DURATION per server)"
 awk '
-  BEGIN { printf "%-17s %12s %8s %8s %8s %14s %9s %9s  %s\n", "server", "samples/s", "p50 ms", "p99 ms", "cpu s", "cpu us/sample", "RSS MiB", "peak MiB", "load avg after" }
+  BEGIN { printf "%-17s %12s %8s %8s %8s %14s %9s %9s %10s  %s\n", "server", "samples/s", "p50 ms", "p99 ms", "cpu s", "cpu us/sample", "RSS MiB", "peak MiB", "loadgen s", "load avg after" }
   {
-    printf "%-17s %12d %8s %8s %8s %14.2f %9.0f %9.0f  %s %s %s\n", $1, $2, $3, $4, $5, $5 * 1e6 / ($6 > 0 ? $6 : 1), $7 / 1024, $8 / 1024, $9, $10, $11
+    printf "%-17s %12d %8s %8s %8s %14.2f %9.0f %9.0f %10s  %s %s %s\n", $1, $2, $3, $4, $5, $5 * 1e6 / ($6 > 0 ? $6 : 1), $7 / 1024, $8 / 1024, $9, $10, $11, $12
     rate[$1] = $2; rss[$1] = $7; cpus[$1] = $5 * 1e6 / ($6 > 0 ? $6 : 1)
   }
   END {
