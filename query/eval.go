@@ -1,0 +1,600 @@
+package query
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/stratus-metrics/stratus/model"
+)
+
+// evaluator evaluates one query over a grid of steps [start, end] spaced by
+// interval (an instant query is a grid of one step). Every node evaluates
+// to a Matrix holding, per output series, one point per step at which the
+// series has a value; rangeEval turns that back into per-step vectors for
+// operators and functions.
+//
+// Storage is read once per selector node: each selected series is decoded
+// into a reused buffer covering the whole query range (plus range and
+// lookback), and every step is then answered from that buffer.
+//
+// Evaluation errors abort the walk by panicking with evalError; run
+// recovers them, so that deep recursion does not have to thread errors
+// through every return.
+type evaluator struct {
+	ctx                  context.Context
+	q                    Querier
+	start, end, interval int64
+	lookback             int64
+	subqueryStep         int64
+	limits               *EngineOptions
+	stats                *Stats
+	warnings             map[string]bool
+	steps                int // counts steps to check the context now and then
+}
+
+type evalError struct{ err error }
+
+func (ev *evaluator) errorf(format string, args ...any) {
+	panic(evalError{fmt.Errorf(format, args...)})
+}
+
+func (ev *evaluator) fail(err error) { panic(evalError{err}) }
+
+func (ev *evaluator) warnf(format string, args ...any) {
+	ev.warnings[fmt.Sprintf(format, args...)] = true
+}
+
+func (ev *evaluator) warningList() []string {
+	out := make([]string, 0, len(ev.warnings))
+	for w := range ev.warnings {
+		out = append(out, w)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (ev *evaluator) run(expr parser.Expr) (v Value, err error) {
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		if e, ok := r.(evalError); ok {
+			err = e.err
+			return
+		}
+		if re, ok := r.(runtime.Error); ok {
+			buf := make([]byte, 8<<10)
+			buf = buf[:runtime.Stack(buf, false)]
+			err = fmt.Errorf("BUG: unexpected error evaluating %s: %v\n%s", expr, re, buf)
+			return
+		}
+		panic(r)
+	}()
+	return ev.eval(expr), nil
+}
+
+// checkContext aborts the evaluation when the query timed out or was
+// canceled.
+func (ev *evaluator) checkContext() {
+	if err := ev.ctx.Err(); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			ev.fail(fmt.Errorf("%w in expression evaluation", ErrTimeout))
+		}
+		ev.fail(fmt.Errorf("%w in expression evaluation", ErrCanceled))
+	}
+}
+
+// tick checks the context every 256 steps of a loop, cheap enough for the
+// innermost loops.
+func (ev *evaluator) tick() {
+	ev.steps++
+	if ev.steps&255 == 0 {
+		ev.checkContext()
+	}
+}
+
+func (ev *evaluator) numSteps() int { return int((ev.end-ev.start)/ev.interval) + 1 }
+
+func durMs(d time.Duration) int64 { return d.Milliseconds() }
+
+// eval evaluates expr over the evaluator's steps.
+func (ev *evaluator) eval(expr parser.Expr) Value {
+	ev.checkContext()
+	if ev.end < ev.start {
+		return Matrix{}
+	}
+	switch e := expr.(type) {
+	case *parser.NumberLiteral:
+		return ev.rangeEval(nil, func(_ []Vector, _ [][]int, eh *evalHelper) Vector {
+			return append(eh.out, Sample{F: e.Val})
+		})
+	case *parser.StringLiteral:
+		return String{T: ev.start, V: e.Val}
+	case *parser.ParenExpr:
+		return ev.eval(e.Expr)
+	case *parser.StepInvariantExpr:
+		return ev.eval(e.Expr)
+	case *parser.UnaryExpr:
+		mat := ev.eval(e.Expr).(Matrix)
+		if e.Op == parser.SUB {
+			for i := range mat {
+				mat[i].Metric = dropMetricName(mat[i].Metric)
+				for j := range mat[i].Floats {
+					mat[i].Floats[j].F = -mat[i].Floats[j].F
+				}
+			}
+			mat = ev.mergeSameLabels(mat)
+		}
+		return mat
+	case *parser.VectorSelector:
+		if e.Anchored || e.Smoothed {
+			ev.errorf("the anchored and smoothed modifiers are not supported")
+		}
+		return ev.evalVectorSelector(e, false)
+	case *parser.MatrixSelector:
+		if ev.start != ev.end {
+			ev.errorf("BUG: range evaluation of a matrix selector")
+		}
+		return ev.evalMatrixSelector(e)
+	case *parser.SubqueryExpr:
+		return ev.runSubquery(e)
+	case *parser.Call:
+		return ev.evalCall(e)
+	case *parser.AggregateExpr:
+		return ev.evalAggregate(e)
+	case *parser.BinaryExpr:
+		return ev.evalBinary(e)
+	}
+	ev.errorf("unsupported expression %T: %s", expr, expr)
+	return nil
+}
+
+// selectSeries selects the series matching pms with samples in
+// [mint, maxt] and calls fn with each, decoding its samples into a buffer
+// that fn must not keep. Stale markers are kept only when keepStale is set.
+func (ev *evaluator) selectSeries(pms []*labels.Matcher, mint, maxt int64, keepStale bool, fn func(ls model.Labels, pts []FPoint)) {
+	ms, err := ConvertMatchers(pms)
+	if err != nil {
+		ev.fail(err)
+	}
+	set := ev.q.Select(ev.ctx, mint, maxt, ms...)
+	var (
+		it  model.SampleIterator
+		buf []FPoint
+	)
+	for set.Next() {
+		ev.checkContext()
+		s := set.At()
+		ev.stats.Series++
+		if max := ev.limits.MaxSeries; max > 0 && ev.stats.Series > max {
+			ev.fail(fmt.Errorf("%w: more than %d series (max_series); narrow the selectors", ErrTooManySeries, max))
+		}
+		it = s.Iterator(it)
+		buf = buf[:0]
+		for it.Next() {
+			t, v := it.At()
+			if !keepStale && model.IsStaleNaN(v) {
+				continue
+			}
+			buf = append(buf, FPoint{T: t, F: v})
+		}
+		if err := it.Err(); err != nil {
+			ev.fail(fmt.Errorf("read series %s: %w", s.Labels(), err))
+		}
+		ev.stats.Samples += len(buf)
+		if max := ev.limits.MaxSamples; max > 0 && ev.stats.Samples > max {
+			ev.fail(fmt.Errorf("%w: more than %d samples decoded (max_samples); shorten the range or narrow the selectors", ErrTooManySamples, max))
+		}
+		fn(s.Labels(), buf)
+	}
+	if err := set.Err(); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			ev.checkContext()
+		}
+		ev.fail(fmt.Errorf("select %s: %w", matchersString(pms), err))
+	}
+}
+
+func matchersString(pms []*labels.Matcher) string {
+	s := "{"
+	for i, m := range pms {
+		if i > 0 {
+			s += ", "
+		}
+		s += m.String()
+	}
+	return s + "}"
+}
+
+// evalVectorSelector answers an instant vector selector at every step: the
+// latest sample in (t - lookback, t], unless it is a staleness marker. With
+// timestamps set it yields the sample's timestamp in seconds instead of its
+// value and drops the metric name, for timestamp().
+func (ev *evaluator) evalVectorSelector(vs *parser.VectorSelector, timestamps bool) Matrix {
+	offset := durMs(vs.OriginalOffset)
+	from, to := ev.start, ev.end
+	if vs.Timestamp != nil {
+		from, to = *vs.Timestamp, *vs.Timestamp
+	}
+	numSteps := ev.numSteps()
+	var out Matrix
+	ev.selectSeries(vs.LabelMatchers, from-offset-ev.lookback+1, to-offset, true, func(ls model.Labels, pts []FPoint) {
+		var floats []FPoint
+		j := -1 // index of the latest point at or before the reference time
+		for ts := ev.start; ts <= ev.end; ts += ev.interval {
+			ev.tick()
+			ref := ts - offset
+			if vs.Timestamp != nil {
+				ref = *vs.Timestamp - offset
+			}
+			for j+1 < len(pts) && pts[j+1].T <= ref {
+				j++
+			}
+			if j < 0 || pts[j].T <= ref-ev.lookback || model.IsStaleNaN(pts[j].F) {
+				continue
+			}
+			if floats == nil {
+				floats = make([]FPoint, 0, numSteps)
+			}
+			v := pts[j].F
+			if timestamps {
+				v = float64(pts[j].T) / 1000
+			}
+			floats = append(floats, FPoint{T: ts, F: v})
+		}
+		if len(floats) > 0 {
+			if timestamps {
+				ls = dropMetricName(ls)
+			}
+			out = append(out, Series{Metric: ls, Floats: floats})
+		}
+	})
+	if timestamps {
+		out = ev.mergeSameLabels(out)
+	}
+	return out
+}
+
+// evalMatrixSelector returns the raw samples of a range vector selector at
+// the (single) evaluation time: those in the left-open window
+// (t - range, t], without staleness markers.
+func (ev *evaluator) evalMatrixSelector(ms *parser.MatrixSelector) Matrix {
+	vs := ms.VectorSelector.(*parser.VectorSelector)
+	if vs.Anchored || vs.Smoothed {
+		ev.errorf("the anchored and smoothed modifiers are not supported")
+	}
+	ref := ev.start
+	if vs.Timestamp != nil {
+		ref = *vs.Timestamp
+	}
+	maxt := ref - durMs(vs.OriginalOffset)
+	mint := maxt - durMs(ms.Range)
+	var out Matrix
+	ev.selectSeries(vs.LabelMatchers, mint+1, maxt, false, func(ls model.Labels, pts []FPoint) {
+		var floats []FPoint
+		for _, p := range pts {
+			if p.T > mint && p.T <= maxt {
+				floats = append(floats, p)
+			}
+		}
+		if len(floats) > 0 {
+			out = append(out, Series{Metric: ls, Floats: floats})
+		}
+	})
+	return out
+}
+
+// subqueryTimes returns the grid a subquery is evaluated on: its own step,
+// aligned to multiples of the step, covering the outer steps' windows.
+func (ev *evaluator) subqueryTimes(e *parser.SubqueryExpr) (start, end, interval int64) {
+	offset, rng := durMs(e.OriginalOffset), durMs(e.Range)
+	interval = durMs(e.Step)
+	if interval == 0 {
+		interval = ev.subqueryStep
+	}
+	from, to := ev.start, ev.start+((ev.end-ev.start)/ev.interval)*ev.interval
+	if e.Timestamp != nil {
+		from, to = *e.Timestamp, *e.Timestamp
+	}
+	start = interval * ((from - offset - rng) / interval)
+	if start <= from-offset-rng {
+		start += interval
+	}
+	return start, to - offset, interval
+}
+
+// runSubquery evaluates the inner expression of a subquery on its own grid
+// and returns the points it produced.
+func (ev *evaluator) runSubquery(e *parser.SubqueryExpr) Matrix {
+	start, end, interval := ev.subqueryTimes(e)
+	child := *ev
+	child.start, child.end, child.interval = start, end, interval
+	res := child.eval(e.Expr)
+	ev.steps = child.steps
+	return res.(Matrix)
+}
+
+// rangeSource yields, for a function with a range-vector argument, each
+// input series with all its points in the query range, and how to window
+// them per step.
+type rangeSource struct {
+	offset, rng int64
+	at          *int64
+	each        func(fn func(ls model.Labels, pts []FPoint))
+}
+
+func (ev *evaluator) rangeSourceOf(arg parser.Expr) rangeSource {
+	switch a := arg.(type) {
+	case *parser.MatrixSelector:
+		vs := a.VectorSelector.(*parser.VectorSelector)
+		if vs.Anchored || vs.Smoothed {
+			ev.errorf("the anchored and smoothed modifiers are not supported")
+		}
+		rs := rangeSource{offset: durMs(vs.OriginalOffset), rng: durMs(a.Range), at: vs.Timestamp}
+		from, to := ev.start, ev.end
+		if vs.Timestamp != nil {
+			from, to = *vs.Timestamp, *vs.Timestamp
+		}
+		rs.each = func(fn func(model.Labels, []FPoint)) {
+			ev.selectSeries(vs.LabelMatchers, from-rs.offset-rs.rng+1, to-rs.offset, false, fn)
+		}
+		return rs
+	case *parser.SubqueryExpr:
+		rs := rangeSource{offset: durMs(a.OriginalOffset), rng: durMs(a.Range), at: a.Timestamp}
+		mat := ev.runSubquery(a)
+		rs.each = func(fn func(model.Labels, []FPoint)) {
+			for _, s := range mat {
+				fn(s.Metric, s.Floats)
+			}
+		}
+		return rs
+	}
+	ev.errorf("BUG: %T is not a range vector", arg)
+	return rangeSource{}
+}
+
+// evalHelper carries per-node state through the steps of rangeEval.
+type evalHelper struct {
+	ts      int64
+	out     Vector
+	numSigs int
+	// Scratch reused across steps by binary operators.
+	sigSeen  []bool
+	rightSig []Sample
+	matched  []map[uint64]struct{}
+	lb       model.Builder
+}
+
+// stepFunc computes one step of a node from its arguments' vectors at that
+// step; sigs holds, when matching is set, each sample's signature ordinal.
+type stepFunc func(args []Vector, sigs [][]int, eh *evalHelper) Vector
+
+// rangeEval evaluates exprs over all steps and calls fn at each step with
+// the vectors of their values at that step, assembling fn's results into
+// output series. A result holding two samples with the same labels at one
+// step is the error Prometheus reports.
+func (ev *evaluator) rangeEval(matching *parser.VectorMatching, fn stepFunc, exprs ...parser.Expr) Matrix {
+	mats := make([]Matrix, len(exprs))
+	for i, e := range exprs {
+		if e == nil || e.Type() == parser.ValueTypeString {
+			continue
+		}
+		mats[i] = ev.eval(e).(Matrix)
+	}
+	eh := &evalHelper{}
+	var seriesSigs [][]int
+	if matching != nil {
+		sigf := signatureFunc(matching.On, matching.MatchingLabels)
+		ords := map[string]int{}
+		seriesSigs = make([][]int, len(exprs))
+		for i := range exprs {
+			seriesSigs[i] = make([]int, len(mats[i]))
+			for si, s := range mats[i] {
+				k := sigf(s.Metric)
+				o, ok := ords[k]
+				if !ok {
+					o = len(ords)
+					ords[k] = o
+				}
+				seriesSigs[i][si] = o
+			}
+		}
+		eh.numSigs = len(ords)
+	}
+	cursors := make([][]int, len(exprs))
+	vecs := make([]Vector, len(exprs))
+	sigs := make([][]int, len(exprs))
+	for i := range exprs {
+		cursors[i] = make([]int, len(mats[i]))
+		vecs[i] = make(Vector, 0, len(mats[i]))
+	}
+	type outSeries struct {
+		Series
+		lastTs int64
+	}
+	index := map[uint64]*outSeries{}
+	var order []*outSeries
+	numSteps := ev.numSteps()
+	for ts := ev.start; ts <= ev.end; ts += ev.interval {
+		ev.tick()
+		for i := range exprs {
+			vecs[i] = vecs[i][:0]
+			if sigs[i] != nil {
+				sigs[i] = sigs[i][:0]
+			}
+			for si := range mats[i] {
+				s := &mats[i][si]
+				c := cursors[i][si]
+				if c < len(s.Floats) && s.Floats[c].T == ts {
+					vecs[i] = append(vecs[i], Sample{Metric: s.Metric, T: ts, F: s.Floats[c].F})
+					cursors[i][si]++
+					if seriesSigs != nil {
+						sigs[i] = append(sigs[i], seriesSigs[i][si])
+					}
+				}
+			}
+		}
+		eh.ts = ts
+		res := fn(vecs, sigs, eh)
+		eh.out = res[:0]
+		if ev.start == ev.end {
+			if containsSameLabelset(res) {
+				ev.errorf("vector cannot contain metrics with the same labelset")
+			}
+			mat := make(Matrix, len(res))
+			for i, s := range res {
+				mat[i] = Series{Metric: s.Metric, Floats: []FPoint{{T: ts, F: s.F}}}
+			}
+			return mat
+		}
+		for _, s := range res {
+			h := s.Metric.Hash()
+			os, ok := index[h]
+			if ok {
+				if os.lastTs == ts {
+					ev.errorf("vector cannot contain metrics with the same labelset")
+				}
+			} else {
+				os = &outSeries{Series: Series{Metric: s.Metric, Floats: make([]FPoint, 0, min(numSteps, 64))}}
+				index[h] = os
+				order = append(order, os)
+			}
+			os.lastTs = ts
+			os.Floats = append(os.Floats, FPoint{T: ts, F: s.F})
+		}
+	}
+	out := make(Matrix, len(order))
+	for i, os := range order {
+		out[i] = os.Series
+	}
+	return out
+}
+
+func containsSameLabelset(v Vector) bool {
+	switch len(v) {
+	case 0, 1:
+		return false
+	case 2:
+		return model.Equal(v[0].Metric, v[1].Metric)
+	}
+	seen := make(map[uint64]struct{}, len(v))
+	for _, s := range v {
+		h := s.Metric.Hash()
+		if _, dup := seen[h]; dup {
+			return true
+		}
+		seen[h] = struct{}{}
+	}
+	return false
+}
+
+// mergeSameLabels merges series that ended up with the same labels (after
+// the metric name was dropped) when their points do not overlap in time,
+// and fails when they do, as Prometheus does.
+func (ev *evaluator) mergeSameLabels(mat Matrix) Matrix {
+	if len(mat) <= 1 {
+		return mat
+	}
+	byHash := make(map[uint64]int, len(mat))
+	out := mat[:0:0]
+	merged := false
+	for _, s := range mat {
+		h := s.Metric.Hash()
+		if i, ok := byHash[h]; ok {
+			out[i].Floats = append(slices.Clip(out[i].Floats), s.Floats...)
+			merged = true
+			continue
+		}
+		byHash[h] = len(out)
+		out = append(out, s)
+	}
+	if !merged {
+		return mat
+	}
+	for i := range out {
+		fs := out[i].Floats
+		if !slices.IsSortedFunc(fs, func(a, b FPoint) int { return cmpInt(a.T, b.T) }) {
+			sort.SliceStable(fs, func(a, b int) bool { return fs[a].T < fs[b].T })
+		}
+		for j := 1; j < len(fs); j++ {
+			if fs[j].T == fs[j-1].T {
+				ev.errorf("vector cannot contain metrics with the same labelset")
+			}
+		}
+	}
+	return out
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// dropMetricName returns ls without __name__ (and the reserved type and
+// unit labels), sharing ls when it has none.
+func dropMetricName(ls model.Labels) model.Labels {
+	i := slices.IndexFunc(ls, func(l model.Label) bool { return isMetadataLabel(l.Name) })
+	if i < 0 {
+		return ls
+	}
+	out := make(model.Labels, 0, len(ls)-1)
+	for _, l := range ls {
+		if !isMetadataLabel(l.Name) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func isMetadataLabel(name string) bool {
+	return name == model.MetricName || name == "__type__" || name == "__unit__"
+}
+
+// signatureFunc returns the function that computes a series' matching key:
+// the values of the on() labels, or all labels but the ignoring() ones and
+// the metric name.
+func signatureFunc(on bool, names []string) func(model.Labels) string {
+	names = slices.Clone(names)
+	if !on {
+		names = append(names, model.MetricName, "__type__", "__unit__")
+	}
+	slices.Sort(names)
+	var buf model.Labels
+	return func(ls model.Labels) string {
+		buf = buf[:0]
+		for _, l := range ls {
+			if _, found := slices.BinarySearch(names, l.Name); found == on {
+				buf = append(buf, l)
+			}
+		}
+		return string(model.AppendKey(nil, buf))
+	}
+}
+
+// scalarAt returns the value of a scalar argument at step i.
+func scalarAt(m Matrix, ts int64) float64 {
+	if len(m) == 0 {
+		return math.NaN()
+	}
+	fs := m[0].Floats
+	i := sort.Search(len(fs), func(i int) bool { return fs[i].T >= ts })
+	if i < len(fs) && fs[i].T == ts {
+		return fs[i].F
+	}
+	return math.NaN()
+}
