@@ -11,9 +11,11 @@ import (
 	"maps"
 	"math"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/stratus-metrics/stratus/tsdb/chunkenc"
@@ -326,8 +328,14 @@ func readCkptFile(fsys vfs.FS, path, magic string) (*ckptFile, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(f)
+	st, err := f.Stat()
 	if err != nil {
+		return nil, fmt.Errorf("stat %s: %w", path, err)
+	}
+	// One exact-size buffer: loaded blocks alias it rather than being
+	// copied one by one, and a window's blocks are dropped together.
+	data := make([]byte, st.Size())
+	if _, err := io.ReadFull(f, data); err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	if len(data) < ckptHeaderSize || string(data[:4]) != magic {
@@ -385,7 +393,7 @@ func (db *DB) quarantine(path string, cause error) {
 
 // loadedCheckpoint is what loadCheckpoint found on disk.
 type loadedCheckpoint struct {
-	blocks       map[uint32][]sealedBlock
+	blocks       []loadedBlock // in file order: windows ascending
 	sealedBefore int64
 	maxID        uint32
 	// damaged maps the start of each window whose block file was damaged
@@ -398,7 +406,7 @@ type loadedCheckpoint struct {
 // series and returning their blocks for attachment after WAL replay (a
 // block may belong to a series that only the WAL defines).
 func (db *DB) loadCheckpoint() (*loadedCheckpoint, error) {
-	lc := &loadedCheckpoint{blocks: map[uint32][]sealedBlock{}, sealedBefore: math.MinInt64, damaged: map[int64]map[uint32]bool{}}
+	lc := &loadedCheckpoint{sealedBefore: math.MinInt64, damaged: map[int64]map[uint32]bool{}}
 	seriesPath := filepath.Join(db.dir, seriesFileName)
 	switch cf, err := readCkptFile(db.fs, seriesPath, seriesFileMagic); {
 	case errors.Is(err, errCorrupt):
@@ -410,11 +418,24 @@ func (db *DB) loadCheckpoint() (*loadedCheckpoint, error) {
 	case err == nil:
 		lc.sealedBefore = cf.a
 		for _, e := range cf.entries {
-			db.replaySeries(e.id, e.data)
 			lc.maxID = max(lc.maxID, e.id)
 		}
 		if cf.damaged != nil {
 			db.quarantine(seriesPath, cf.damaged)
+		}
+		// Series creation is the bulk of start-up: spread it over the
+		// cores while this goroutine reads the block files.
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		workers := min(runtime.GOMAXPROCS(0), 4)
+		per := (len(cf.entries) + workers - 1) / workers
+		for w := range workers {
+			part := cf.entries[min(w*per, len(cf.entries)):min((w+1)*per, len(cf.entries))]
+			wg.Go(func() {
+				for _, e := range part {
+					db.replaySeries(e.id, e.data)
+				}
+			})
 		}
 	}
 
@@ -465,13 +486,21 @@ func (db *DB) loadCheckpoint() (*loadedCheckpoint, error) {
 	return lc, nil
 }
 
+// loadedBlock is a block read from a file, waiting for its series.
+type loadedBlock struct {
+	id uint32
+	sealedBlock
+}
+
 func (db *DB) addLoadedBlock(lc *loadedCheckpoint, e blockEntry) error {
 	mint, maxt, _, err := chunkenc.BlockInfo(e.data)
 	if err != nil {
 		return err
 	}
-	data := slices.Clone(e.data) // do not pin the whole file's buffer
-	lc.blocks[e.id] = append(lc.blocks[e.id], sealedBlock{mint: mint, maxt: maxt, data: data})
+	// The data is capped so that nothing can append into the neighbouring
+	// entries of the shared file buffer.
+	data := e.data[:len(e.data):len(e.data)]
+	lc.blocks = append(lc.blocks, loadedBlock{id: e.id, sealedBlock: sealedBlock{mint: mint, maxt: maxt, data: data}})
 	db.m.blockBytes.Add(float64(len(data)))
 	return nil
 }

@@ -229,20 +229,25 @@ func (db *DB) getOrCreate(key []byte, ls model.Labels) (*memSeries, bool, error)
 	if max := db.opts.MaxSeries; max > 0 && db.numSeries.Load() >= int64(max) {
 		return nil, false, fmt.Errorf("%w: the store holds %d series (max_series %d); new series %s rejected", model.ErrSeriesLimit, db.numSeries.Load(), max, ls)
 	}
-	s = db.createLocked(st, hash, db.nextID.Add(1), strings.Clone(string(key)))
+	s = db.createLocked(st, hash, db.nextID.Add(1), strings.Clone(string(key)), nil)
+	db.cacheID(key, s.id)
 	return s, true, nil
 }
 
 // createLocked registers a new series with a given id; the caller holds the
-// stripe's lock. WAL replay calls it with ids from the log.
-func (db *DB) createLocked(st *seriesStripe, hash uint64, id uint32, key string) *memSeries {
+// stripe's lock. WAL replay calls it with ids from the log. ls, when not
+// nil, must be the labels decoded from key (aliasing it), since the index
+// keeps them; nil decodes them here.
+func (db *DB) createLocked(st *seriesStripe, hash uint64, id uint32, key string, ls model.Labels) *memSeries {
 	s := newMemSeries(id, key)
+	if ls == nil {
+		ls = s.labels()
+	}
 	db.table.set(id, s)
-	db.index.Add(id, s.labels())
+	db.index.Add(id, ls)
 	st.addLocked(hash, s)
 	db.numSeries.Add(1)
 	db.m.seriesCreated.Inc()
-	db.cacheID([]byte(key), id)
 	return s
 }
 

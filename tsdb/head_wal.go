@@ -100,19 +100,22 @@ func (db *DB) openDurable(dir string, reg prometheus.Registerer) error {
 
 	maxID := max(lc.maxID, st.maxID)
 	orphans := 0
-	for id, blocks := range lc.blocks {
-		s := db.table.get(id)
+	for _, b := range lc.blocks {
+		s := db.table.get(b.id)
 		if s == nil {
-			orphans += len(blocks)
+			orphans++
 			continue
 		}
 		s.mu.Lock()
-		s.blocks = append(s.blocks, blocks...)
-		slices.SortFunc(s.blocks, func(a, b sealedBlock) int { return cmp.Compare(a.mint, b.mint) })
-		s.minT = min(s.minT, s.blocks[0].mint)
-		s.maxT = max(s.maxT, s.blocks[len(s.blocks)-1].maxt)
+		s.blocks = append(s.blocks, b.sealedBlock)
+		if n := len(s.blocks); n > 1 && s.blocks[n-2].mint > b.mint {
+			slices.SortFunc(s.blocks, func(a, b sealedBlock) int { return cmp.Compare(a.mint, b.mint) })
+		}
+		s.minT = min(s.minT, b.mint)
+		s.maxT = max(s.maxT, b.maxt)
 		s.mu.Unlock()
 	}
+	lc.blocks = nil
 	if orphans > 0 {
 		db.m.corruptions.Inc()
 		db.logger.Error("blocks of unknown series dropped (their series definitions were lost)", "blocks", orphans)
@@ -243,7 +246,9 @@ func (db *DB) replaySeries(id uint32, key []byte) *memSeries {
 		}
 		return s
 	}
-	if _, err := model.LabelsFromKey(nil, key); err != nil {
+	keyStr := string(key)
+	ls, err := model.KeyString(nil, keyStr)
+	if err != nil {
 		db.m.corruptions.Inc()
 		db.logger.Error("undecodable series key", "series_id", id, "err", err)
 		return nil
@@ -255,7 +260,8 @@ func (db *DB) replaySeries(id uint32, key []byte) *memSeries {
 	if s := st.getLocked(hash, key); s != nil {
 		return s // the same series under another id: keep the first
 	}
-	s := db.createLocked(st, hash, id, string(key))
+	// The id cache fills on first use: start-up does not pay for it.
+	s := db.createLocked(st, hash, id, keyStr, ls)
 	s.logged.Store(true)
 	return s
 }
