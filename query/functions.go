@@ -85,8 +85,10 @@ func buildFunctions() map[string]function {
 			}
 			return v
 		}),
-		"pi":   {vector: func(_ []Vector, _ *parser.Call, eh *evalHelper) Vector { return append(eh.out, Sample{F: math.Pi}) }},
-		"time": {vector: func(_ []Vector, _ *parser.Call, eh *evalHelper) Vector { return append(eh.out, Sample{F: float64(eh.ts) / 1000}) }},
+		"pi": {vector: func(_ []Vector, _ *parser.Call, eh *evalHelper) Vector { return append(eh.out, Sample{F: math.Pi}) }},
+		"time": {vector: func(_ []Vector, _ *parser.Call, eh *evalHelper) Vector {
+			return append(eh.out, Sample{F: float64(eh.ts) / 1000})
+		}},
 		"vector": {vector: func(args []Vector, _ *parser.Call, eh *evalHelper) Vector {
 			return append(eh.out, Sample{F: args[0][0].F})
 		}},
@@ -170,16 +172,16 @@ func buildFunctions() map[string]function {
 			}
 			return sum + c
 		})},
-		"count_over_time":   {matrix: nonEmpty(func(p []FPoint) float64 { return float64(len(p)) })},
-		"min_over_time":     {matrix: nonEmpty(compareOverTime(func(cur, acc float64) bool { return cur < acc || math.IsNaN(acc) }, false))},
-		"max_over_time":     {matrix: nonEmpty(compareOverTime(func(cur, acc float64) bool { return cur > acc || math.IsNaN(acc) }, false))},
-		"ts_of_min_over_time": {matrix: nonEmpty(compareOverTime(func(cur, acc float64) bool { return cur <= acc || math.IsNaN(acc) }, true))},
-		"ts_of_max_over_time": {matrix: nonEmpty(compareOverTime(func(cur, acc float64) bool { return cur >= acc || math.IsNaN(acc) }, true))},
+		"count_over_time":       {matrix: nonEmpty(func(p []FPoint) float64 { return float64(len(p)) })},
+		"min_over_time":         {matrix: nonEmpty(compareOverTime(func(cur, acc float64) bool { return cur < acc || math.IsNaN(acc) }, false))},
+		"max_over_time":         {matrix: nonEmpty(compareOverTime(func(cur, acc float64) bool { return cur > acc || math.IsNaN(acc) }, false))},
+		"ts_of_min_over_time":   {matrix: nonEmpty(compareOverTime(func(cur, acc float64) bool { return cur <= acc || math.IsNaN(acc) }, true))},
+		"ts_of_max_over_time":   {matrix: nonEmpty(compareOverTime(func(cur, acc float64) bool { return cur >= acc || math.IsNaN(acc) }, true))},
 		"ts_of_first_over_time": {matrix: nonEmpty(func(p []FPoint) float64 { return float64(p[0].T) / 1000 })},
 		"ts_of_last_over_time":  {matrix: nonEmpty(func(p []FPoint) float64 { return float64(p[len(p)-1].T) / 1000 })},
-		"last_over_time":    {matrix: nonEmpty(func(p []FPoint) float64 { return p[len(p)-1].F })},
-		"first_over_time":   {matrix: nonEmpty(func(p []FPoint) float64 { return p[0].F })},
-		"present_over_time": {matrix: nonEmpty(func([]FPoint) float64 { return 1 })},
+		"last_over_time":        {matrix: nonEmpty(func(p []FPoint) float64 { return p[len(p)-1].F })},
+		"first_over_time":       {matrix: nonEmpty(func(p []FPoint) float64 { return p[0].F })},
+		"present_over_time":     {matrix: nonEmpty(func([]FPoint) float64 { return 1 })},
 		// absent_over_time is assembled after the per-series pass.
 		"absent_over_time": {matrix: nonEmpty(func([]FPoint) float64 { return 1 })},
 		"stddev_over_time": {matrix: nonEmpty(func(p []FPoint) float64 { return math.Sqrt(varianceOverTime(p)) })},
@@ -647,7 +649,7 @@ func instantValue(p []FPoint, isRate bool) (float64, bool) {
 		return 0, false
 	}
 	v := last.F
-	if !isRate || last.F >= prev.F {
+	if !isRate || !(last.F < prev.F) { // NaN compares false: its difference is NaN
 		v = last.F - prev.F
 	}
 	if isRate {
