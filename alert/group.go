@@ -1,0 +1,193 @@
+package alert
+
+import (
+	"context"
+	"hash/fnv"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/stratus-metrics/stratus/model"
+)
+
+// rule is an alerting or recording rule inside a group.
+type rule interface {
+	eval(ctx context.Context, ts time.Time, env *evalEnv) ([]model.TimeSeries, error)
+}
+
+// Group is a loaded rule group: its rules are evaluated in order, on one
+// schedule, by one goroutine that the Manager owns.
+type Group struct {
+	spec     GroupSpec
+	key      string // File + ";" + Name: unique among loaded groups
+	interval time.Duration
+	rules    []rule
+	env      evalEnv
+	m        *Manager
+
+	mu       sync.Mutex // guards lastEval and evalDur
+	lastEval time.Time
+	evalDur  time.Duration
+
+	// Touched only by the evaluating goroutine (and by Manager before it
+	// starts or after it stopped).
+	prevSeries map[string]model.Labels // series written by the last evaluation, by key
+	savedState string                  // digest of the state last written to the state file
+}
+
+func newGroup(m *Manager, spec GroupSpec) *Group {
+	g := &Group{
+		spec:       spec,
+		key:        spec.File + ";" + spec.Name,
+		interval:   spec.Interval,
+		m:          m,
+		prevSeries: map[string]model.Labels{},
+	}
+	if g.interval <= 0 {
+		g.interval = m.opts.EvaluationInterval
+	}
+	g.env = evalEnv{
+		query:          m.opts.Query,
+		externalURL:    m.externalURL,
+		externalLabels: m.opts.ExternalLabels,
+		groupLabels:    spec.Labels,
+		limit:          spec.Limit,
+		queryOffset:    spec.QueryOffset,
+	}
+	for _, rs := range spec.Rules {
+		if rs.Alert != "" {
+			g.rules = append(g.rules, newAlertingRule(rs))
+		} else {
+			g.rules = append(g.rules, newRecordingRule(rs))
+		}
+	}
+	return g
+}
+
+// Name returns the group's name.
+func (g *Group) Name() string { return g.spec.Name }
+
+// File returns the file the group was loaded from.
+func (g *Group) File() string { return g.spec.File }
+
+// Interval returns the time between evaluations.
+func (g *Group) Interval() time.Duration { return g.interval }
+
+// offset spreads groups over the interval, so that groups loaded together
+// do not all query at the same instant. It depends only on the group's key,
+// so a group keeps its slot across restarts and reloads.
+func (g *Group) offset() time.Duration {
+	h := fnv.New64a()
+	h.Write([]byte(g.key))
+	return time.Duration(h.Sum64() % uint64(g.interval))
+}
+
+// nextEval returns the first evaluation slot strictly after now.
+func (g *Group) nextEval(now time.Time) time.Time {
+	iv, off := int64(g.interval), int64(g.offset())
+	adj := now.UnixNano() - off
+	base := adj - ((adj%iv)+iv)%iv
+	return time.Unix(0, base+off+iv)
+}
+
+// run evaluates the group at each slot until ctx is done. A slot missed
+// because an evaluation overran is skipped, not caught up.
+func (g *Group) run(ctx context.Context) {
+	for {
+		next := g.nextEval(g.m.now())
+		t := time.NewTimer(next.Sub(g.m.now()))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		g.Eval(ctx, next)
+	}
+}
+
+// Eval evaluates every rule of the group at ts, writes the resulting
+// series, persists the alert state and hands the alerts to the notifier.
+// The Manager's goroutine calls it at each slot; tests call it directly
+// with exact times. It must not be called concurrently for one group.
+func (g *Group) Eval(ctx context.Context, ts time.Time) {
+	start := time.Now()
+	var batch []model.TimeSeries
+	for _, r := range g.rules {
+		out, err := r.eval(ctx, ts, &g.env)
+		if err != nil {
+			g.m.logger.Warn("evaluate rule", "group", g.spec.Name, "file", g.spec.File, "err", err)
+			continue
+		}
+		batch = append(batch, out...)
+	}
+	g.write(ts, batch)
+	g.persist(ts)
+	g.notify(ts)
+	g.mu.Lock()
+	g.lastEval, g.evalDur = ts, time.Since(start)
+	g.mu.Unlock()
+}
+
+// write appends the batch, plus a staleness marker for every series the
+// previous evaluation wrote and this one did not, so that a resolved
+// alert's ALERTS series ends at once instead of lingering for the lookback.
+func (g *Group) write(ts time.Time, batch []model.TimeSeries) {
+	cur := make(map[string]model.Labels, len(batch))
+	for _, s := range batch {
+		cur[string(model.AppendKey(nil, s.Labels))] = s.Labels
+	}
+	for k, ls := range g.prevSeries {
+		if _, ok := cur[k]; !ok {
+			batch = append(batch, model.TimeSeries{Labels: ls, Samples: []model.Sample{{T: ts.UnixMilli(), V: model.StaleNaN()}}})
+		}
+	}
+	g.prevSeries = cur
+	if g.m.opts.Appender == nil || len(batch) == 0 {
+		return
+	}
+	res, err := g.m.opts.Appender.Append(batch)
+	if err != nil {
+		g.m.logger.Warn("write rule output", "group", g.spec.Name, "series", len(batch), "err", err)
+		return
+	}
+	if res.Rejected > 0 {
+		attrs := []any{"group", g.spec.Name, "rejected", res.Rejected}
+		if len(res.Rejections) > 0 {
+			attrs = append(attrs, "first", res.Rejections[0].Error())
+		}
+		g.m.logger.Log(context.Background(), slog.LevelWarn, "rule output rejected", attrs...)
+	}
+}
+
+// notify hands the group's firing alerts, and those resolved recently, to
+// the notifier. A firing alert is valid for four intervals (at least four
+// minutes, as Prometheus's resend delay): if the group stops being
+// evaluated (removed by a reload), its alerts resolve by themselves then.
+func (g *Group) notify(ts time.Time) {
+	if g.m.opts.Notifier == nil {
+		return
+	}
+	var send []*Alert
+	for _, r := range g.rules {
+		ar, ok := r.(*alertingRule)
+		if !ok {
+			continue
+		}
+		for _, a := range ar.alerts(true) {
+			if a.State == StateFiring || (a.State == StateInactive && !a.FiredAt.IsZero()) {
+				send = append(send, a)
+			}
+		}
+	}
+	if len(send) > 0 {
+		g.m.opts.Notifier.Send(send, ts.Add(4*max(g.interval, time.Minute)))
+	}
+}
+
+// LastEvaluation returns the time of the last evaluation and how long it took.
+func (g *Group) LastEvaluation() (time.Time, time.Duration) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.lastEval, g.evalDur
+}
