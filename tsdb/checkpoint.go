@@ -51,6 +51,9 @@ type checkpointState struct {
 	// persistedBefore: the blocks of every window before it are in block
 	// files.
 	persistedBefore int64
+	// lastSnapshot is when the last head snapshot was written (or the DB
+	// opened).
+	lastSnapshot time.Time
 	// cuts are WAL segment boundaries: segments before seg hold only
 	// samples with timestamps <= maxT, so they can go once sealed windows
 	// cover maxT.

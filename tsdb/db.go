@@ -88,13 +88,18 @@ func Open(dir string, opts Options, reg prometheus.Registerer, logger *slog.Logg
 	return db, nil
 }
 
-// Close stops background work, closes the WAL (syncing it) and releases
-// memory. It is safe to call once; the DB must not be used afterwards.
+// Close stops background work, writes a head snapshot, closes the WAL
+// (syncing it) and releases memory. It is safe to call once; the DB must not be used afterwards.
 func (db *DB) Close() error {
 	close(db.stop)
 	<-db.done
 	var err error
-	if db.wal != nil {
+	if db.wal != nil && db.opts.HeadSnapshotInterval > 0 {
+		// A snapshot now makes the next start load the head instead of
+		// replaying the WAL.
+		db.maintMu.Lock()
+		db.snapshotHeadLocked()
+		db.maintMu.Unlock()
 		if cerr := db.wal.Close(); cerr != nil {
 			err = fmt.Errorf("close wal: %w", cerr)
 		}
@@ -129,6 +134,9 @@ func (db *DB) Maintain(ctx context.Context) {
 	db.retainLocked(ctx, cutoff)
 	if db.dir != "" {
 		db.checkpointLocked(cutoff)
+		if db.wal != nil && db.opts.HeadSnapshotInterval > 0 && db.opts.Now().Sub(db.ckpt.lastSnapshot) >= db.opts.HeadSnapshotInterval {
+			db.snapshotHeadLocked()
+		}
 	}
 }
 

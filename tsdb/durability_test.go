@@ -162,10 +162,13 @@ func TestCrashKeepsAcknowledgedSamples(t *testing.T) {
 	a.check(t, db2)
 }
 
+// noSnapshots keeps the whole unsealed WAL, for tests of WAL recovery.
+func noSnapshots(o *Options) { o.HeadSnapshotInterval = 0 }
+
 func TestCorruptBlockFileIsQuarantined(t *testing.T) {
 	fsys := vfs.NewMemFS()
 	clock := &fakeClock{t: time.UnixMilli(t0)}
-	db := durableDB(t, fsys, clock, nil)
+	db := durableDB(t, fsys, clock, noSnapshots)
 	var a acked
 	for i := range 20 {
 		appendSeries(t, db, &a, fmt.Sprintf("m%02d", i), t0, t0+7_200_000+60_000)
@@ -178,7 +181,7 @@ func TestCorruptBlockFileIsQuarantined(t *testing.T) {
 	path := fmt.Sprintf("/data/blocks/%d.blk", t0)
 	flipByte(t, fsys, path, 0.6)
 
-	db = durableDB(t, fsys, clock, nil)
+	db = durableDB(t, fsys, clock, noSnapshots)
 	names, _ := fsys.List("/data/blocks")
 	if len(names) != 1 || !strings.Contains(names[0], ".corrupt-") {
 		t.Fatalf("block files after corruption: %v", names)
@@ -195,7 +198,7 @@ func TestCorruptBlockFileIsQuarantined(t *testing.T) {
 	// With the WAL gone, the rewritten file alone serves the window; a
 	// damaged file without WAL keeps the entries before the damage.
 	fsys.RemoveAll("/data/wal")
-	db = durableDB(t, fsys, clock, nil)
+	db = durableDB(t, fsys, clock, noSnapshots)
 	window := acked{}
 	for series, samples := range a.m {
 		for _, smp := range samples {
@@ -208,7 +211,7 @@ func TestCorruptBlockFileIsQuarantined(t *testing.T) {
 	db.Close()
 	flipByte(t, fsys, path, 0.6)
 	fsys.RemoveAll("/data/wal")
-	db = durableDB(t, fsys, clock, nil)
+	db = durableDB(t, fsys, clock, noSnapshots)
 	defer db.Close()
 	got := query(t, db, math.MinInt64, math.MaxInt64, model.MustNewMatcher(model.MatchRegexp, model.MetricName, ".+"))
 	complete := 0
@@ -329,7 +332,7 @@ func mapAdd(m map[string][]model.Sample, k string, s model.Sample) map[string][]
 func TestCorruptWALSegmentInTheMiddle(t *testing.T) {
 	fsys := vfs.NewMemFS()
 	clock := &fakeClock{t: time.UnixMilli(t0)}
-	db := durableDB(t, fsys, clock, nil)
+	db := durableDB(t, fsys, clock, noSnapshots)
 	var before, after acked
 	appendSeries(t, db, &before, "rows_target_total", t0, t0+300_000)
 	if _, err := db.wal.Cut(); err != nil {
@@ -350,6 +353,7 @@ func TestCorruptWALSegmentInTheMiddle(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	opts := DefaultOptions()
 	opts.Now, opts.FS, opts.MaintenanceInterval = clock.Now, fsys, time.Hour
+	noSnapshots(&opts)
 	db, err := Open("/data", opts, reg, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -364,5 +368,54 @@ func TestCorruptWALSegmentInTheMiddle(t *testing.T) {
 	}
 	if n := testutil.ToFloat64(db.m.corruptions); n < 1 {
 		t.Fatalf("corruption not counted: %v", n)
+	}
+}
+
+// TestHeadSnapshot checks that a graceful shutdown snapshots the head and
+// deletes the WAL before it, that start-up restores from it, and that a
+// damaged snapshot is quarantined with the series before the damage kept.
+func TestHeadSnapshot(t *testing.T) {
+	fsys := vfs.NewMemFS()
+	clock := &fakeClock{t: time.UnixMilli(t0)}
+	db := durableDB(t, fsys, clock, nil)
+	var a acked
+	for i := range 20 {
+		appendSeries(t, db, &a, fmt.Sprintf("retry_queue_depth_%02d", i), t0, t0+3_600_000)
+	}
+	// An out-of-order sample and a pending rewrite are part of the head.
+	ls := model.FromStrings(model.MetricName, "retry_queue_depth_00", "country", "pt")
+	ooo := model.Sample{T: t0 + 3_600_000 - 65_000, V: 42}
+	if res := mustAppend(t, db, ls, ooo); res.Accepted != 1 {
+		t.Fatalf("out-of-order sample rejected: %v", res.Rejections)
+	}
+	a.add(ls, ooo)
+	db.Close()
+	segs, _ := fsys.List("/data/wal")
+	if len(segs) != 1 {
+		t.Fatalf("wal after shutdown snapshot: %v, want only the segment after the cut", segs)
+	}
+	db = durableDB(t, fsys, clock, nil)
+	a.check(t, db)
+	// Appending continues where the restored chunks left off.
+	appendSeries(t, db, &a, "retry_queue_depth_00", t0+3_600_000, t0+3_700_000)
+	db.Close()
+	db = durableDB(t, fsys, clock, nil)
+	a.check(t, db)
+	db.Close()
+
+	flipByte(t, fsys, "/data/head.snap", 0.5)
+	reg := prometheus.NewRegistry()
+	opts := DefaultOptions()
+	opts.Now, opts.FS, opts.MaintenanceInterval = clock.Now, fsys, time.Hour
+	db, err := Open("/data", opts, reg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if n := testutil.ToFloat64(db.m.corruptions); n != 1 {
+		t.Fatalf("corruptions counted: %v", n)
+	}
+	if n := db.NumSeries(); n < 5 || n >= 20 {
+		t.Fatalf("series restored from a damaged snapshot: %d", n)
 	}
 }

@@ -62,7 +62,11 @@ func (db *DB) openDurable(dir string, reg prometheus.Registerer) error {
 	db.ckpt.persistedBefore = lc.sealedBefore
 	db.logger.Info("checkpoint loaded", "series", db.NumSeries(), "sealed_before", lc.sealedBefore, "duration", time.Since(start))
 
-	var st replayStats
+	var (
+		st      replayStats
+		fromSeg int
+		snapMax uint32
+	)
 	if !db.opts.WAL.Disabled {
 		policy, _ := db.opts.WAL.syncPolicy() // validated
 		w, err := wal.Open(db.fs, filepath.Join(dir, walDirName), wal.Options{
@@ -75,7 +79,12 @@ func (db *DB) openDurable(dir string, reg prometheus.Registerer) error {
 		if err != nil {
 			return fmt.Errorf("open wal: %w", err)
 		}
-		if st, err = db.replayWAL(lc.damaged); err != nil {
+		if fromSeg, snapMax, err = db.loadHeadSnapshot(); err != nil {
+			w.Close()
+			return fmt.Errorf("load head snapshot: %w", err)
+		}
+		db.logger.Info("head snapshot loaded", "series", db.NumSeries(), "replay_from_segment", fromSeg, "duration", time.Since(start))
+		if st, err = db.replayWAL(lc.damaged, fromSeg); err != nil {
 			w.Close()
 			return fmt.Errorf("replay wal: %w", err)
 		}
@@ -98,7 +107,7 @@ func (db *DB) openDurable(dir string, reg prometheus.Registerer) error {
 		db.logger.Warn("restored damaged windows from the wal", "series", len(st.resealed))
 	}
 
-	maxID := max(lc.maxID, st.maxID)
+	maxID := max(lc.maxID, st.maxID, snapMax)
 	orphans := 0
 	for _, b := range lc.blocks {
 		s := db.table.get(b.id)
@@ -121,6 +130,7 @@ func (db *DB) openDurable(dir string, reg prometheus.Registerer) error {
 		db.logger.Error("blocks of unknown series dropped (their series definitions were lost)", "blocks", orphans)
 	}
 	db.nextID.Store(maxID)
+	db.ckpt.lastSnapshot = db.opts.Now()
 	elapsed := time.Since(start)
 	db.m.replayDuration.Set(elapsed.Seconds())
 	db.logger.Info("storage opened",
@@ -141,9 +151,9 @@ type replayStats struct {
 // to a series whose definition a concurrent writer logged later; they wait
 // in pending until it appears. Samples in sealed windows are skipped, except
 // in damaged windows for series whose block was not recovered from the file.
-func (db *DB) replayWAL(damaged map[int64]map[uint32]bool) (replayStats, error) {
+func (db *DB) replayWAL(damaged map[int64]map[uint32]bool, fromSeg int) (replayStats, error) {
 	st := replayStats{resealed: map[*memSeries]bool{}}
-	r, err := wal.NewReader(db.fs, filepath.Join(db.dir, walDirName), 0)
+	r, err := wal.NewReader(db.fs, filepath.Join(db.dir, walDirName), fromSeg)
 	if err != nil {
 		return st, err
 	}

@@ -27,6 +27,8 @@ type metrics struct {
 	checkpointDuration prometheus.Histogram
 	checkpointBytes    prometheus.Gauge
 	checkpointFailures prometheus.Counter
+	snapshotBytes      prometheus.Gauge
+	snapshotDuration   prometheus.Histogram
 }
 
 func newMetrics(db *DB, reg prometheus.Registerer) *metrics {
@@ -81,6 +83,13 @@ func newMetrics(db *DB, reg prometheus.Registerer) *metrics {
 		checkpointFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "stratus_tsdb_checkpoint_failures_total", Help: "Checkpoints that failed and will be retried.",
 		}),
+		snapshotBytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "stratus_tsdb_head_snapshot_bytes", Help: "Size of the last head snapshot.",
+		}),
+		snapshotDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "stratus_tsdb_head_snapshot_duration_seconds", Help: "Time to write a head snapshot.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 4, 8),
+		}),
 	}
 	for _, r := range []string{"out_of_order", "too_old", "series_limit", "invalid"} {
 		m.samplesRejected.WithLabelValues(r)
@@ -89,6 +98,7 @@ func newMetrics(db *DB, reg prometheus.Registerer) *metrics {
 		reg.MustRegister(m.seriesCreated, m.seriesRemoved, m.samplesAppended, m.samplesRejected,
 			m.oooSamples, m.blocksSealed, m.blocksDropped, m.blockBytes, m.blockSamples, m.selectSeries,
 			m.walFailures, m.corruptions, m.replayDuration, m.checkpointDuration, m.checkpointBytes, m.checkpointFailures,
+			m.snapshotBytes, m.snapshotDuration,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "stratus_tsdb_head_series", Help: "Series held in memory.",
 			}, func() float64 { return float64(db.numSeries.Load()) }),

@@ -37,6 +37,13 @@ type Options struct {
 	// and applies retention.
 	MaintenanceInterval time.Duration `yaml:"maintenance_interval"`
 
+	// HeadSnapshotInterval is how often the unsealed head is written to
+	// head.snap, after which the WAL before it is deleted; start-up loads
+	// the snapshot and replays only the WAL since. A graceful shutdown
+	// writes one too. 0 disables head snapshots: start-up then replays the
+	// WAL since the last sealed window.
+	HeadSnapshotInterval time.Duration `yaml:"head_snapshot_interval"`
+
 	// WAL configures the write-ahead log of a DB opened with a directory.
 	WAL WALOptions `yaml:"wal"`
 
@@ -79,12 +86,13 @@ func (o WALOptions) syncPolicy() (wal.SyncPolicy, error) {
 // DefaultOptions returns the defaults documented in the README.
 func DefaultOptions() Options {
 	return Options{
-		BlockDuration:       2 * time.Hour,
-		Retention:           15 * 24 * time.Hour,
-		OutOfOrderWindow:    10 * time.Minute,
-		SeriesCacheBytes:    32 << 20,
-		HeadChunkSamples:    240,
-		MaintenanceInterval: 30 * time.Second,
+		BlockDuration:        2 * time.Hour,
+		Retention:            15 * 24 * time.Hour,
+		OutOfOrderWindow:     10 * time.Minute,
+		SeriesCacheBytes:     32 << 20,
+		HeadChunkSamples:     240,
+		MaintenanceInterval:  30 * time.Second,
+		HeadSnapshotInterval: 10 * time.Minute,
 		WAL: WALOptions{
 			Sync:         "interval",
 			SyncInterval: time.Second,
@@ -114,6 +122,9 @@ func (o *Options) Validate() error {
 	}
 	if o.HeadChunkSamples < 16 || o.HeadChunkSamples > 1<<16 {
 		errs = append(errs, fmt.Errorf("head_chunk_samples %d: must be between 16 and 65536", o.HeadChunkSamples))
+	}
+	if o.HeadSnapshotInterval < 0 {
+		errs = append(errs, fmt.Errorf("head_snapshot_interval %v: must not be negative", o.HeadSnapshotInterval))
 	}
 	if o.MaintenanceInterval <= 0 {
 		errs = append(errs, fmt.Errorf("maintenance_interval %v: must be positive", o.MaintenanceInterval))

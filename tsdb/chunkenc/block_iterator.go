@@ -7,21 +7,62 @@ import (
 	"slices"
 
 	"github.com/golang/snappy"
+
+	"github.com/stratus-metrics/stratus/model"
 )
 
 // BlockIterator decodes a sealed block and walks its samples. It implements
-// model.SampleIterator.
+// model.SampleIterator, and AppendRange copies a time range out in one call.
 //
 // Reset decodes and validates the whole block into buffers the iterator
 // keeps, so reusing one iterator across blocks does not allocate once its
 // buffers have grown to the largest block. A BlockIterator is not safe for
 // concurrent use; the block bytes are not retained after Reset returns.
+//
+// Reset leaves the cheap last step of decoding to the samples a caller
+// reaches: regular timestamps (mint + i*interval) are not written out, and
+// decimal values stay integer mantissas until they are divided by their
+// power of ten. Next, SeekTo and AppendRange finish the samples from where
+// they land, so a query that seeks into the middle of a block, or copies a
+// range out of it, does that work only for the samples it returns.
 type BlockIterator struct {
 	ts  []int64
 	vs  []float64
-	buf []byte // decompressed payload
-	i   int
+	buf []byte           // decompressed payload
+	exc []blockException // decimal exceptions, by index; see finish
+	n   int              // samples in the block; 0 after a failed Reset
+	i   int              // current sample: -1 before the first, n when exhausted
 	err error
+
+	// Samples raw..n-1 are not finished: when regular is set their
+	// timestamps are not in ts, and vs holds what conv says. The current
+	// sample, if any, is always finished (i < raw), so Next is a single
+	// comparison until it crosses raw.
+	raw     int
+	regular bool   // timestamps are mint + i*step
+	mint    int64  // when regular
+	step    uint64 // when regular
+	conv    valueConv
+	scale   float64 // the power of ten of convDiv and convMul
+	cv      float64 // the value of convConst
+}
+
+// valueConv says how vs holds the values of unfinished samples.
+type valueConv uint8
+
+const (
+	convNone  valueConv = iota // vs holds the values
+	convDiv                    // float64(mantissa): the value is vs[i] / scale
+	convMul                    // float64(mantissa): the value is vs[i] * scale
+	convConst                  // nothing: the value is cv
+)
+
+// blockException is a value a decimal block stores raw. It is kept aside
+// rather than written into vs, where the conversion of the mantissas
+// around it would overwrite it.
+type blockException struct {
+	i    int
+	bits uint64
 }
 
 // NewBlockIterator returns an iterator over block b, or the error Reset
@@ -34,16 +75,17 @@ func NewBlockIterator(b []byte) (*BlockIterator, error) {
 	return it, nil
 }
 
-// Reset points the iterator at block b, decoding it in full. On corrupt
-// input it returns an error wrapping ErrCorruptBlock, and the iterator is
-// empty and reports the same error from Err. It never panics, whatever b
-// holds.
+// Reset points the iterator at block b and decodes it. On corrupt input it
+// returns an error wrapping ErrCorruptBlock, and the iterator is empty and
+// reports the same error from Err and AppendRange. It never panics,
+// whatever b holds; every check happens here, so once Reset has succeeded,
+// iterating cannot fail.
 func (it *BlockIterator) Reset(b []byte) error {
-	it.ts, it.vs = it.ts[:0], it.vs[:0]
 	it.i = -1
 	it.err = it.decode(b)
 	if it.err != nil {
-		it.ts, it.vs = it.ts[:0], it.vs[:0]
+		it.n, it.raw = 0, 0
+		it.ts, it.vs, it.exc = it.ts[:0], it.vs[:0], it.exc[:0]
 	}
 	return it.err
 }
@@ -68,222 +110,248 @@ func (it *BlockIterator) decode(b []byte) error {
 		}
 	}
 	n := h.n
+	it.n = n
 	it.ts = grow(it.ts, n)
 	it.vs = grow(it.vs, n)
-	rest, err := decodeTimestamps(it.ts, h, p)
+	it.exc = it.exc[:0]
+	it.regular, it.conv = false, convNone
+	rest, err := it.decodeTimestamps(h, p)
 	if err != nil {
 		return err
 	}
-	if err := decodeValues(it.vs, byte(h.flags&flagValueMask)>>flagValueShift, rest); err != nil {
+	if err := it.decodeValues(byte(h.flags&flagValueMask)>>flagValueShift, rest); err != nil {
 		return err
+	}
+	it.raw = n
+	if it.regular || it.conv != convNone {
+		it.raw = 0
 	}
 	return nil
 }
 
-func decodeTimestamps(ts []int64, h blockHeader, p []byte) ([]byte, error) {
-	n := len(ts)
-	ts[0] = h.mint
-	if n == 1 {
-		return p, nil
-	}
-	switch h.flags & flagTSMask {
-	case tsRegular:
-		if h.span%uint64(n-1) != 0 {
-			return nil, fmt.Errorf("decode block: span %d is not %d regular intervals: %w", h.span, n-1, ErrCorruptBlock)
-		}
-		d := h.span / uint64(n-1)
-		t := uint64(h.mint)
-		for i := 1; i < n; i++ {
-			t += d
-			ts[i] = int64(t)
+// decodeTimestamps decodes the timestamps section at the start of p into
+// it.ts, or notes that they are regular, and returns the rest of p.
+func (it *BlockIterator) decodeTimestamps(h blockHeader, p []byte) ([]byte, error) {
+	n := it.n
+	enc := h.flags & flagTSMask
+	if n == 1 || enc == tsRegular {
+		var step uint64
+		if n > 1 {
+			if h.span%uint64(n-1) != 0 {
+				return nil, fmt.Errorf("decode block: span %d is not %d regular intervals: %w", h.span, n-1, ErrCorruptBlock)
+			}
+			step = h.span / uint64(n-1)
 		}
 		// parseHeader checked mint < maxt, and the steps are equal and
 		// positive, so the timestamps increase.
+		it.regular, it.mint, it.step = true, h.mint, step
 		return p, nil
-	case tsDoDVarint:
-		d, w := binary.Uvarint(p)
-		if w <= 0 {
-			return nil, fmt.Errorf("decode block: first interval: %w", ErrCorruptBlock)
-		}
-		p = p[w:]
-		t := uint64(h.mint) + d
-		ts[1] = int64(t)
-		for i := 2; i < n; i++ {
-			u, w := binary.Uvarint(p)
-			if w <= 0 {
-				return nil, fmt.Errorf("decode block: timestamp %d: %w", i, ErrCorruptBlock)
-			}
-			p = p[w:]
-			d += uint64(unzigzag(u))
-			t += d
-			ts[i] = int64(t)
-		}
-	case tsDoDBits:
-		var r bitReader
-		r.reset(p)
-		d, ok := r.readUvarint()
-		if !ok {
-			return nil, fmt.Errorf("decode block: first interval: %w", ErrCorruptBlock)
-		}
-		t := uint64(h.mint) + d
-		ts[1] = int64(t)
-		for i := 2; i < n; i++ {
-			dod, ok := readDoD(&r)
-			if !ok {
-				return nil, fmt.Errorf("decode block: timestamp %d: %w", i, ErrCorruptBlock)
-			}
-			d += uint64(dod)
-			t += d
-			ts[i] = int64(t)
-		}
-		p = p[(r.pos+7)/8:]
 	}
-	for i := 1; i < n; i++ {
-		if ts[i] <= ts[i-1] {
-			return nil, fmt.Errorf("decode block: timestamp %d at %d after %d: %w", i, ts[i], ts[i-1], ErrCorruptBlock)
-		}
+	if enc == tsDoDVarint {
+		return decodeDoDVarint(it.ts[:n], h, p)
 	}
-	if ts[n-1] != h.maxt {
-		return nil, fmt.Errorf("decode block: last timestamp %d, header says %d: %w", ts[n-1], h.maxt, ErrCorruptBlock)
-	}
-	return p, nil
+	return decodeDoDBits(it.ts[:n], h, p) // parseHeader rejected code 3
 }
 
-func decodeValues(vs []float64, enc byte, p []byte) error {
-	n := len(vs)
+// decodeValues decodes the values section p, which must end exactly at
+// the end of p.
+func (it *BlockIterator) decodeValues(enc byte, p []byte) error {
+	vs := it.vs[:it.n]
 	switch enc {
 	case valConst:
 		if len(p) != 8 {
 			return fmt.Errorf("decode block: constant value of %d bytes: %w", len(p), ErrCorruptBlock)
 		}
-		v := math.Float64frombits(binary.LittleEndian.Uint64(p))
-		for i := range vs {
-			vs[i] = v
-		}
+		it.conv, it.cv = convConst, math.Float64frombits(binary.LittleEndian.Uint64(p))
 		return nil
 	case valXOR:
-		var r bitReader
-		r.reset(p)
-		first, ok := r.readBits(64)
-		if !ok {
-			return fmt.Errorf("decode block: first value: %w", ErrCorruptBlock)
-		}
-		var xs xorState
-		xs.reset(first)
-		vs[0] = math.Float64frombits(first)
-		for i := 1; i < n; i++ {
-			u, ok := xs.read(&r)
-			if !ok {
-				return fmt.Errorf("decode block: value %d: %w", i, ErrCorruptBlock)
-			}
-			vs[i] = math.Float64frombits(u)
-		}
-		if (r.pos+7)/8 != uint64(len(p)) {
-			return fmt.Errorf("decode block: %d bytes after the values: %w", uint64(len(p))-(r.pos+7)/8, ErrCorruptBlock)
-		}
-		return nil
+		return decodeXOR(vs, p)
 	case valDecDelta, valDecDoD:
-		return decodeDecimal(vs, enc, p)
+		return it.decodeDecimal(vs, enc, p)
 	}
 	return fmt.Errorf("decode block: value encoding %d: %w", enc, ErrCorruptBlock)
 }
 
-func decodeDecimal(vs []float64, enc byte, p []byte) error {
+// decodeDecimal decodes a decimal values section. It leaves float64 of
+// each mantissa in vs and the exceptions in it.exc, and sets conv to the
+// rest of the conversion: value = float64(m) / 10^-exp for exp < 0, or
+// float64(m) * 10^exp for exp > 0. Division by an exact power of ten
+// rounds correctly, which the encoder relied on; multiplying by the
+// reciprocal would not. For exp == 0 (integer values) float64(m) is the
+// value, and the exceptions go straight into vs.
+func (it *BlockIterator) decodeDecimal(vs []float64, enc byte, p []byte) error {
 	n := len(vs)
 	var vals [3]uint64 // exponent, first mantissa, first delta
 	need := 3
 	if n == 1 {
 		need = 2
 	}
+	pos := 0
 	for k := 0; k < need; k++ {
-		u, w := binary.Uvarint(p)
-		if w <= 0 {
+		if vals[k], pos = uvarintSlow(p, pos); pos < 0 {
 			return fmt.Errorf("decode block: decimal header: %w", ErrCorruptBlock)
 		}
-		vals[k] = u
-		p = p[w:]
 	}
+	p = p[pos:]
 	exp := unzigzag(vals[0])
 	if exp < -maxDecimalExp || exp > maxDecimalExp {
 		return fmt.Errorf("decode block: decimal exponent %d: %w", exp, ErrCorruptBlock)
 	}
-	// Division by an exact power of ten rounds correctly, which the encoder
-	// relied on; multiplying by the reciprocal would not.
-	scale, div := pow10[max(exp, -exp)], exp < 0
-	conv := func(m int64) float64 {
-		if div {
-			return float64(m) / scale
-		}
-		return float64(m) * scale
-	}
 	m := unzigzag(vals[1])
-	vs[0] = conv(m)
+	vs[0] = float64(m)
 	if n > 1 {
 		d := unzigzag(vals[2])
 		m += d
-		vs[1] = conv(m)
-		for i := 2; i < n; i++ {
-			u, w := binary.Uvarint(p)
-			if w <= 0 {
-				return fmt.Errorf("decode block: value %d: %w", i, ErrCorruptBlock)
-			}
-			p = p[w:]
-			if enc == valDecDelta {
-				d = unzigzag(u)
-			} else {
-				d += unzigzag(u)
-			}
-			m += d
-			vs[i] = conv(m)
+		vs[1] = float64(m)
+		var keep int64 // decimal delta: each varint replaces the delta
+		if enc == valDecDoD {
+			keep = -1 // decimal dod: each varint adds to it
 		}
+		pos, err := decodeMantissas(vs, p, m, d, keep)
+		if err != nil {
+			return err
+		}
+		p = p[pos:]
 	}
-	nexc, w := binary.Uvarint(p)
-	if w <= 0 || nexc > uint64(n) {
+	nexc, pos := uvarintSlow(p, 0)
+	if pos < 0 || nexc > uint64(n) {
 		return fmt.Errorf("decode block: exception count: %w", ErrCorruptBlock)
 	}
-	p = p[w:]
 	next := uint64(0)
 	for k := uint64(0); k < nexc; k++ {
-		gap, w := binary.Uvarint(p)
-		if w <= 0 || gap >= uint64(n) || next+gap >= uint64(n) || len(p)-w < 8 {
+		gap, w := binary.Uvarint(p[pos:])
+		if w <= 0 || gap >= uint64(n) || next+gap >= uint64(n) || len(p)-pos-w < 8 {
 			return fmt.Errorf("decode block: exception %d: %w", k, ErrCorruptBlock)
 		}
 		i := next + gap
-		vs[i] = math.Float64frombits(binary.LittleEndian.Uint64(p[w:]))
-		p = p[w+8:]
+		bits := binary.LittleEndian.Uint64(p[pos+w:])
+		if exp == 0 {
+			vs[i] = math.Float64frombits(bits)
+		} else {
+			it.exc = append(it.exc, blockException{int(i), bits})
+		}
+		pos += w + 8
 		next = i + 1
 	}
-	if len(p) != 0 {
-		return fmt.Errorf("decode block: %d bytes after the values: %w", len(p), ErrCorruptBlock)
+	if len(p) != pos {
+		return fmt.Errorf("decode block: %d bytes after the values: %w", len(p)-pos, ErrCorruptBlock)
+	}
+	switch {
+	case exp < 0:
+		it.conv, it.scale = convDiv, pow10[-exp]
+	case exp > 0:
+		it.conv, it.scale = convMul, pow10[exp]
 	}
 	return nil
 }
 
+// finish finishes samples lo..hi-1 in place, which must be all samples
+// from raw on that the iterator can still reach, and moves raw to hi.
+func (it *BlockIterator) finish(lo, hi int) {
+	if it.regular {
+		ts := it.ts[lo:hi]
+		t := uint64(it.mint) + uint64(lo)*it.step
+		for k := range ts {
+			ts[k] = int64(t)
+			t += it.step
+		}
+	}
+	vs := it.vs[lo:hi]
+	switch it.conv {
+	case convDiv:
+		for k := range vs {
+			vs[k] /= it.scale
+		}
+	case convMul:
+		for k := range vs {
+			vs[k] *= it.scale
+		}
+	case convConst:
+		for k := range vs {
+			vs[k] = it.cv
+		}
+	}
+	it.raw = hi
+	it.patchExceptions(lo, hi, func(k int, v float64) { vs[k] = v })
+}
+
+// patchExceptions calls set(i-lo, v) for each exception at an index i in
+// lo..hi-1. Blocks have few exceptions (the encoder allows n/4), and
+// patching is once per finish or AppendRange, not per sample.
+func (it *BlockIterator) patchExceptions(lo, hi int, set func(k int, v float64)) {
+	for _, e := range it.exc {
+		if e.i >= lo && e.i < hi {
+			set(e.i-lo, math.Float64frombits(e.bits))
+		}
+	}
+}
+
 // Next advances to the next sample.
 func (it *BlockIterator) Next() bool {
-	if it.i+1 < len(it.ts) {
+	if it.i+1 < it.raw {
 		it.i++
 		return true
 	}
-	it.i = len(it.ts)
+	return it.nextRaw()
+}
+
+// nextRaw is Next at raw, or at the end: it finishes all the samples left,
+// as a caller that walks on with Next usually reads them all.
+func (it *BlockIterator) nextRaw() bool {
+	if j := it.i + 1; j < it.n {
+		it.finish(j, it.n)
+		it.i = j
+		return true
+	}
+	it.i = it.n
 	return false
 }
 
 // SeekTo advances to the first sample at or after t; it never moves
-// backwards.
+// backwards. It finishes only the samples from there on.
 func (it *BlockIterator) SeekTo(t int64) bool {
-	if it.i < 0 {
-		it.i = 0
-	}
-	if it.i >= len(it.ts) {
+	j := it.search(max(it.i, 0), t)
+	it.i = j
+	if j >= it.n {
 		return false
 	}
-	if it.ts[it.i] >= t {
-		return true
+	if j >= it.raw {
+		it.finish(j, it.n)
 	}
-	j, _ := slices.BinarySearch(it.ts[it.i:], t)
-	it.i += j
-	return it.i < len(it.ts)
+	return true
+}
+
+// search returns the index of the first sample at index from or later with
+// a timestamp at or after t, or n when there is none.
+func (it *BlockIterator) search(from int, t int64) int {
+	n := it.n
+	if from >= n {
+		return n
+	}
+	if !it.regular {
+		if it.ts[from] >= t {
+			return from
+		}
+		j, _ := slices.BinarySearch(it.ts[from:n], t)
+		return from + j
+	}
+	if t <= it.mint {
+		return from
+	}
+	if n == 1 {
+		return n
+	}
+	// t > mint, and t - mint < 2^64 fits a uint64 even when it does not
+	// fit an int64. The index is ceil((t - mint) / step).
+	off := uint64(t) - uint64(it.mint)
+	j := off / it.step
+	if off%it.step != 0 {
+		j++
+	}
+	if j >= uint64(n) {
+		return n
+	}
+	return max(int(j), from)
 }
 
 // At returns the current sample.
@@ -291,3 +359,92 @@ func (it *BlockIterator) At() (int64, float64) { return it.ts[it.i], it.vs[it.i]
 
 // Err returns the error of the last Reset, if any.
 func (it *BlockIterator) Err() error { return it.err }
+
+// AppendRange appends the samples with timestamps in [mint, maxt] to dst,
+// in order, and returns the extended slice. It is the loop
+//
+//	for ok := it.SeekTo(mint); ok; ok = it.Next() {
+//		t, v := it.At()
+//		if t > maxt {
+//			break
+//		}
+//		dst = append(dst, model.Sample{T: t, V: v})
+//	}
+//
+// without its per-sample calls and copies, and with the samples' decoding
+// finished straight into dst: like that loop it starts at the current
+// sample, never moves backwards, and leaves the iterator where the loop
+// leaves it, at the first sample after maxt (or exhausted). Called right
+// after Reset, it returns the block's samples in [mint, maxt].
+//
+// It grows dst at most once. The error is the last Reset's, if that
+// failed; dst is then returned unchanged.
+func (it *BlockIterator) AppendRange(dst []model.Sample, mint, maxt int64) ([]model.Sample, error) {
+	if it.err != nil {
+		return dst, it.err
+	}
+	j := it.search(max(it.i, 0), mint)
+	k := it.n
+	if maxt < math.MaxInt64 {
+		k = it.search(j, maxt+1)
+	}
+	if j < k {
+		dst = slices.Grow(dst, k-j)
+		// At most one finished sample (the current one) comes before the
+		// unfinished ones, unless all are finished.
+		for ; j < k && j < it.raw; j++ {
+			dst = append(dst, model.Sample{T: it.ts[j], V: it.vs[j]})
+		}
+		if j < k {
+			dst = it.appendRaw(dst, j, k)
+		}
+	}
+	it.i = k
+	if k < it.n && k >= it.raw {
+		it.finish(k, k+1)
+	}
+	return dst, nil
+}
+
+// appendRaw appends the unfinished samples lo..hi-1 to dst, finishing them
+// on the way; they stay unfinished in the iterator. dst has room for them.
+func (it *BlockIterator) appendRaw(dst []model.Sample, lo, hi int) []model.Sample {
+	base := len(dst)
+	dst = dst[:base+hi-lo]
+	out := dst[base:]
+	if it.regular {
+		t, step := uint64(it.mint)+uint64(lo)*it.step, it.step
+		for k := range out {
+			out[k].T = int64(t)
+			t += step
+		}
+	} else {
+		ts := it.ts[lo:hi]
+		ts = ts[:len(out)]
+		for k := range out {
+			out[k].T = ts[k]
+		}
+	}
+	vs := it.vs[lo:hi]
+	vs = vs[:len(out)]
+	switch scale := it.scale; it.conv {
+	case convNone:
+		for k := range out {
+			out[k].V = vs[k]
+		}
+	case convDiv:
+		for k := range out {
+			out[k].V = vs[k] / scale
+		}
+	case convMul:
+		for k := range out {
+			out[k].V = vs[k] * scale
+		}
+	case convConst:
+		for k := range out {
+			out[k].V = it.cv
+		}
+	}
+	it.patchExceptions(lo, hi, func(k int, v float64) { out[k].V = v })
+	return dst
+}

@@ -194,3 +194,65 @@ func BenchmarkBlockSize(b *testing.B) {
 	b.ReportMetric(prom, "prom_B/sample")
 	b.ReportMetric(ours/prom, "ratio")
 }
+
+// benchBlocks encodes benchSeries as sealed blocks.
+func benchBlocks(b *testing.B) [][]byte {
+	blocks := make([][]byte, len(benchSeries))
+	for i, s := range benchSeries {
+		blocks[i] = encodeBlock(b, s)
+	}
+	return blocks
+}
+
+// BenchmarkBlockRange copies a time range out of every block into a reused
+// []model.Sample, as a query does: with the SeekTo/Next/At loop the TSDB
+// has used, and with AppendRange. The ranges are the whole two-hour block
+// and each of its halves (a one-hour query). samples/s counts the samples
+// copied out.
+func BenchmarkBlockRange(b *testing.B) {
+	blocks := benchBlocks(b)
+	mint, maxt := benchSeries[0][0].T, benchSeries[0][len(benchSeries[0])-1].T
+	mid := mint + (maxt-mint)/2
+	for _, r := range []struct {
+		name       string
+		mint, maxt int64
+	}{
+		{"all", mint, maxt},
+		{"first-half", mint, mid},
+		{"second-half", mid + 1, maxt},
+	} {
+		for _, m := range []string{"loop", "AppendRange"} {
+			b.Run(r.name+"/"+m, func(b *testing.B) {
+				it := &BlockIterator{}
+				var dst []model.Sample
+				out := 0
+				b.ReportAllocs()
+				for b.Loop() {
+					out = 0
+					for _, blk := range blocks {
+						if err := it.Reset(blk); err != nil {
+							b.Fatal(err)
+						}
+						dst = dst[:0]
+						if m == "loop" {
+							for ok := it.SeekTo(r.mint); ok; ok = it.Next() {
+								t, v := it.At()
+								if t > r.maxt {
+									break
+								}
+								dst = append(dst, model.Sample{T: t, V: v})
+							}
+						} else {
+							var err error
+							if dst, err = it.AppendRange(dst, r.mint, r.maxt); err != nil {
+								b.Fatal(err)
+							}
+						}
+						out += len(dst)
+					}
+				}
+				reportSamplesPerSec(b, out)
+			})
+		}
+	}
+}
