@@ -112,7 +112,7 @@ func (ss *selectedSeries) Iterator(reuse model.SampleIterator) model.SampleItera
 	}
 	it.err = nil
 	it.buf = it.buf[:0]
-	it.buf, it.err = ss.s.samplesInRange(it.buf, &it.dec, ss.mint, ss.maxt)
+	it.buf, it.err = ss.s.samplesInRange(it.buf, &it.dec, &it.head, ss.mint, ss.maxt)
 	it.SliceIterator.Reset(it.buf)
 	return it
 }
@@ -120,9 +120,10 @@ func (ss *selectedSeries) Iterator(reuse model.SampleIterator) model.SampleItera
 // seriesIterator iterates over samples decoded into a buffer it owns.
 type seriesIterator struct {
 	model.SliceIterator
-	buf []model.Sample
-	dec chunkenc.BlockIterator
-	err error
+	buf  []model.Sample
+	dec  chunkenc.BlockIterator
+	head model.SampleIterator // reused over head chunks
+	err  error
 }
 
 func (it *seriesIterator) Next() bool {
@@ -142,44 +143,17 @@ func (it *seriesIterator) SeekTo(t int64) bool {
 func (it *seriesIterator) Err() error { return it.err }
 
 // samplesInRange appends the series' samples in [mint, maxt] to dst in time
-// order. Blocks are immutable, so only the head is copied under the lock;
-// blocks are decoded after it is released.
-func (s *memSeries) samplesInRange(dst []model.Sample, dec *chunkenc.BlockIterator, mint, maxt int64) ([]model.Sample, error) {
-	var (
-		blocks  []sealedBlock
-		headBuf []model.Sample
-		ooo     []model.Sample
-	)
+// order. It holds the series lock throughout, decoding straight into dst:
+// blocks decode in microseconds, and a lock held that long costs a
+// concurrent append less than copying the head out would cost every query.
+func (s *memSeries) samplesInRange(dst []model.Sample, dec *chunkenc.BlockIterator, headIt *model.SampleIterator, mint, maxt int64) ([]model.Sample, error) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	start := len(dst)
 	for _, b := range s.blocks {
-		if b.maxt >= mint && b.mint <= maxt {
-			blocks = append(blocks, b)
-		}
-	}
-	for _, c := range s.chunks {
-		if c.c.MaxTime() < mint || c.c.MinTime() > maxt {
+		if b.maxt < mint || b.mint > maxt {
 			continue
 		}
-		it := c.c.Iterator(nil)
-		for it.Next() {
-			t, v := it.At()
-			if t >= mint && t <= maxt {
-				headBuf = append(headBuf, model.Sample{T: t, V: v})
-			}
-		}
-	}
-	if s.hasPending && s.pending.T >= mint && s.pending.T <= maxt {
-		headBuf = append(headBuf, s.pending)
-	}
-	for _, o := range s.ooo {
-		if o.T >= mint && o.T <= maxt {
-			ooo = append(ooo, o)
-		}
-	}
-	s.mu.Unlock()
-
-	start := len(dst)
-	for _, b := range blocks {
 		if err := dec.Reset(b.data); err != nil {
 			return dst, fmt.Errorf("decode block [%d, %d] of series %d: %w", b.mint, b.maxt, s.id, err)
 		}
@@ -194,9 +168,35 @@ func (s *memSeries) samplesInRange(dst []model.Sample, dec *chunkenc.BlockIterat
 			return dst, fmt.Errorf("decode block [%d, %d] of series %d: %w", b.mint, b.maxt, s.id, err)
 		}
 	}
-	dst = append(dst, headBuf...)
-	if len(ooo) > 0 {
-		dst = append(dst[:start], mergeSamples(nil, dst[start:], ooo)...)
+	for _, c := range s.chunks {
+		if c.c.MaxTime() < mint || c.c.MinTime() > maxt {
+			continue
+		}
+		it := c.c.Iterator(*headIt)
+		*headIt = it
+		for ok := it.SeekTo(mint); ok; ok = it.Next() {
+			t, v := it.At()
+			if t > maxt {
+				break
+			}
+			dst = append(dst, model.Sample{T: t, V: v})
+		}
+		if err := it.Err(); err != nil {
+			return dst, fmt.Errorf("decode head chunk of series %d: %w", s.id, err)
+		}
+	}
+	if s.hasPending && s.pending.T >= mint && s.pending.T <= maxt {
+		dst = append(dst, s.pending)
+	}
+	lo, hi := 0, len(s.ooo)
+	for lo < hi && s.ooo[lo].T < mint {
+		lo++
+	}
+	for hi > lo && s.ooo[hi-1].T > maxt {
+		hi--
+	}
+	if lo < hi {
+		dst = append(dst[:start], mergeSamples(nil, dst[start:], s.ooo[lo:hi])...)
 	}
 	return dst, nil
 }
