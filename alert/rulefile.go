@@ -193,25 +193,26 @@ type fileYAML struct {
 }
 
 type groupYAML struct {
-	Name        string                `yaml:"name"`
-	Interval    commonmodel.Duration  `yaml:"interval,omitempty"`
-	QueryOffset *commonmodel.Duration `yaml:"query_offset,omitempty"`
-	Limit       int                   `yaml:"limit,omitempty"`
-	Rules       []ruleYAML            `yaml:"rules"`
-	Labels      map[string]string     `yaml:"labels,omitempty"`
+	Name        string            `yaml:"name"`
+	Interval    string            `yaml:"interval,omitempty"`
+	QueryOffset *string           `yaml:"query_offset,omitempty"`
+	Limit       int               `yaml:"limit,omitempty"`
+	Rules       []ruleYAML        `yaml:"rules"`
+	Labels      map[string]string `yaml:"labels,omitempty"`
 
-	line int
+	line  int
+	lines map[string]int
 }
 
 type ruleYAML struct {
-	Record        string               `yaml:"record,omitempty"`
-	Alert         string               `yaml:"alert,omitempty"`
-	Expr          string               `yaml:"expr"`
-	Atlas         string               `yaml:"atlas,omitempty"`
-	For           commonmodel.Duration `yaml:"for,omitempty"`
-	KeepFiringFor commonmodel.Duration `yaml:"keep_firing_for,omitempty"`
-	Labels        map[string]string    `yaml:"labels,omitempty"`
-	Annotations   map[string]string    `yaml:"annotations,omitempty"`
+	Record        string            `yaml:"record,omitempty"`
+	Alert         string            `yaml:"alert,omitempty"`
+	Expr          string            `yaml:"expr"`
+	Atlas         string            `yaml:"atlas,omitempty"`
+	For           string            `yaml:"for,omitempty"`
+	KeepFiringFor string            `yaml:"keep_firing_for,omitempty"`
+	Labels        map[string]string `yaml:"labels,omitempty"`
+	Annotations   map[string]string `yaml:"annotations,omitempty"`
 
 	line  int
 	lines map[string]int // line of each field's value
@@ -226,8 +227,27 @@ func (g *groupYAML) UnmarshalYAML(n *yaml.Node) error {
 	if err := n.Decode((*plain)(g)); err != nil {
 		return err
 	}
-	g.line = n.Line
+	g.line, g.lines = n.Line, fieldLines(n)
 	return nil
+}
+
+// fieldLines maps each key of a mapping node to the line of its value.
+func fieldLines(n *yaml.Node) map[string]int {
+	lines := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		lines[n.Content[i].Value] = n.Content[i+1].Line
+	}
+	return lines
+}
+
+// parseDuration parses a duration field the way rulefmt's model.Duration
+// does; "" is zero.
+func parseDuration(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	d, err := commonmodel.ParseDuration(s)
+	return time.Duration(d), err
 }
 
 // UnmarshalYAML records the line of the rule and of each of its fields.
@@ -239,11 +259,7 @@ func (r *ruleYAML) UnmarshalYAML(n *yaml.Node) error {
 	if err := n.Decode((*plain)(r)); err != nil {
 		return err
 	}
-	r.line = n.Line
-	r.lines = map[string]int{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		r.lines[n.Content[i].Value] = n.Content[i+1].Line
-	}
+	r.line, r.lines = n.Line, fieldLines(n)
 	return nil
 }
 
@@ -285,12 +301,15 @@ func (f *fileYAML) validate(file string) ([]GroupSpec, error) {
 				gerr(err)
 			}
 		}
-		spec := GroupSpec{
-			File: file, Name: g.Name, Interval: time.Duration(g.Interval), Limit: g.Limit,
-			Labels: g.Labels, Line: g.line,
+		spec := GroupSpec{File: file, Name: g.Name, Limit: g.Limit, Labels: g.Labels, Line: g.line}
+		var err error
+		if spec.Interval, err = parseDuration(g.Interval); err != nil {
+			errs = append(errs, &RuleError{File: file, Line: g.lines["interval"], Group: g.Name, Err: fmt.Errorf("interval: %w", err)})
 		}
 		if g.QueryOffset != nil {
-			spec.QueryOffset = time.Duration(*g.QueryOffset)
+			if spec.QueryOffset, err = parseDuration(*g.QueryOffset); err != nil {
+				errs = append(errs, &RuleError{File: file, Line: g.lines["query_offset"], Group: g.Name, Err: fmt.Errorf("query_offset: %w", err)})
+			}
 		}
 		if g.Limit < 0 {
 			gerr(fmt.Errorf("limit %d is negative", g.Limit))
@@ -318,7 +337,6 @@ type lineError struct {
 func (r *ruleYAML) validate() (RuleSpec, []lineError) {
 	rs := RuleSpec{
 		Alert: r.Alert, Record: r.Record, Lang: LangPromQL, Expr: r.Expr,
-		For: time.Duration(r.For), KeepFiringFor: time.Duration(r.KeepFiringFor),
 		Labels: r.Labels, Annotations: r.Annotations, Line: r.line,
 	}
 	var errs []lineError
@@ -328,6 +346,13 @@ func (r *ruleYAML) validate() (RuleSpec, []lineError) {
 			line = r.line
 		}
 		errs = append(errs, lineError{line, err})
+	}
+	var err error
+	if rs.For, err = parseDuration(r.For); err != nil {
+		add("for", fmt.Errorf("for: %w", err))
+	}
+	if rs.KeepFiringFor, err = parseDuration(r.KeepFiringFor); err != nil {
+		add("keep_firing_for", fmt.Errorf("keep_firing_for: %w", err))
 	}
 	switch {
 	case r.Record != "" && r.Alert != "":
@@ -354,10 +379,10 @@ func (r *ruleYAML) validate() (RuleSpec, []lineError) {
 		if len(r.Annotations) > 0 {
 			add("annotations", errors.New("invalid field 'annotations' in recording rule"))
 		}
-		if r.For != 0 {
+		if rs.For != 0 {
 			add("for", errors.New("invalid field 'for' in recording rule"))
 		}
-		if r.KeepFiringFor != 0 {
+		if rs.KeepFiringFor != 0 {
 			add("keep_firing_for", errors.New("invalid field 'keep_firing_for' in recording rule"))
 		}
 		if !commonmodel.UTF8Validation.IsValidMetricName(r.Record) {
