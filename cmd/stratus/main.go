@@ -23,6 +23,7 @@ const usage = `Stratus: dimensional metrics, PromQL and the Atlas stack language
 
 Usage:
   stratus serve [flags]     start the server
+  stratus simulate [flags]  push a simulated cloud migration and microservices to a server
   stratus loadgen [flags]   push remote-write load to a server and report samples/s
   stratus version           print version and build information
   stratus help              show this help
@@ -47,6 +48,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		err = serveCmd(ctx, args[1:], stdout, stderr)
+	case "simulate":
+		err = simulateCmd(ctx, args[1:], stdout, stderr)
 	case "loadgen":
 		err = loadgenCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
