@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,6 +27,62 @@ const (
 	DataStart = int64(0)
 	DataEnd   = int64(2 * 3600 * 1000)
 )
+
+// The evaluation times of the differential tests, in milliseconds relative
+// to DataStart: instant queries at each of InstantTimes, range queries from
+// RangeStart to RangeEnd every RangeStep milliseconds.
+var InstantTimes = []int64{30 * 60_000, 61*60_000 + 7_000, DataEnd}
+
+// Range query bounds and step of the differential tests (milliseconds).
+const (
+	RangeStart = int64(10 * 60_000)
+	RangeEnd   = int64(110 * 60_000)
+	RangeStep  = int64(60_000)
+)
+
+// DeliberateDifferences lists expressions whose results differ from
+// Prometheus on purpose, with the reason; the differential tests skip them.
+// Besides these, the native histogram functions (histogram_count,
+// histogram_sum, ...) return an error in Stratus where Prometheus returns
+// nothing for float series, and are therefore not in Expressions.
+var DeliberateDifferences = map[string]string{
+	"limitk(2, http_requests_total)": "limitk returns any k series of a group: Prometheus takes the first k in its " +
+		"head's posting (creation) order, Stratus the first k in label order, which does not depend on ingestion history",
+}
+
+// Shift returns a copy of data with every timestamp moved by delta
+// milliseconds, so that the data set can be placed where a running server
+// accepts it (near its clock) instead of at the Unix epoch. Values,
+// including staleness markers, are copied bit for bit.
+func Shift(data []model.TimeSeries, delta int64) []model.TimeSeries {
+	out := make([]model.TimeSeries, len(data))
+	for i, ts := range data {
+		samples := make([]model.Sample, len(ts.Samples))
+		for j, s := range ts.Samples {
+			samples[j] = model.Sample{T: s.T + delta, V: s.V}
+		}
+		out[i] = model.TimeSeries{Labels: ts.Labels, Samples: samples}
+	}
+	return out
+}
+
+// atLiteral matches an @ modifier with a literal Unix time in seconds.
+var atLiteral = regexp.MustCompile(`@ ([0-9]+)\b`)
+
+// ShiftExpr moves the literal times of expr's @ modifiers by delta
+// milliseconds (a whole number of seconds), so that an expression written
+// for the data set at its original place means the same over Shift(data,
+// delta). Other absolute times (such as `hour(vector(1700000000))`) do not
+// refer to the data and are left alone.
+func ShiftExpr(expr string, delta int64) string {
+	return atLiteral.ReplaceAllStringFunc(expr, func(m string) string {
+		sec, err := strconv.ParseInt(m[2:], 10, 64)
+		if err != nil {
+			return m
+		}
+		return "@ " + strconv.FormatInt(sec+delta/1000, 10)
+	})
+}
 
 // Data generates a varied data set: counters with resets, gauges with
 // negative values and NaN, classic histograms (_bucket with le, _sum,
