@@ -151,17 +151,12 @@ type blockEntry struct {
 // headers are copied under each series' lock.
 func (db *DB) blocksByWindow(from, to int64) map[int64][]blockEntry {
 	out := map[int64][]blockEntry{}
-	last := db.nextID.Load()
-	for id := uint32(1); id <= last; id++ {
-		s := db.table.get(id)
-		if s == nil {
-			continue
-		}
+	for s := range db.seriesUpTo(db.nextID.Load()) {
 		s.mu.Lock()
 		for _, b := range s.blocks {
 			if b.mint >= from && b.mint < to {
 				w := db.windowStart(b.mint)
-				out[w] = append(out[w], blockEntry{id: id, data: b.data})
+				out[w] = append(out[w], blockEntry{id: s.id, data: b.data})
 			}
 		}
 		s.mu.Unlock()
@@ -191,12 +186,7 @@ func (db *DB) writeBlockFile(window int64, entries []blockEntry) (int64, error) 
 // writeSeriesFile writes every live series and the sealed boundary.
 func (db *DB) writeSeriesFile(sealed int64) (int64, error) {
 	last := db.nextID.Load()
-	var live []*memSeries
-	for id := uint32(1); id <= last; id++ {
-		if s := db.table.get(id); s != nil {
-			live = append(live, s)
-		}
-	}
+	live := slices.Collect(db.seriesUpTo(last))
 	return db.writeFileAtomic(filepath.Join(db.dir, seriesFileName), func(w *bufio.Writer) error {
 		w.Write(ckptHeader(seriesFileMagic, sealed, int64(last), uint32(len(live))))
 		var scratch []byte

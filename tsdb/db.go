@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
+	"iter"
 	"log/slog"
 	"math"
 	"sync"
@@ -148,6 +149,19 @@ func (db *DB) windowStart(t int64) int64 {
 		w -= d
 	}
 	return w
+}
+
+// seriesUpTo yields every live series with an id up to last, in id order.
+// Maintenance passes walk the store with it; series created meanwhile (ids
+// above last) are left for the next pass.
+func (db *DB) seriesUpTo(last uint32) iter.Seq[*memSeries] {
+	return func(yield func(*memSeries) bool) {
+		for id := uint32(1); id <= last; id++ {
+			if s := db.table.get(id); s != nil && !yield(s) {
+				return
+			}
+		}
+	}
 }
 
 // NumSeries returns the number of series held.

@@ -2,7 +2,6 @@ package tsdb
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
@@ -10,12 +9,11 @@ import (
 	"github.com/stratus-metrics/stratus/model"
 )
 
-// benchDB loads n datagen series x 720 samples (2 h at 10 s) starting at a
-// window boundary, sealed when seal is set.
-func benchDB(b *testing.B, n int, seal bool) (*DB, []model.Labels, int64) {
+// openMemBenchDB opens an in-memory DB whose clock stands at a window
+// start in the past, and returns it with its clock and that start.
+func openMemBenchDB(b *testing.B) (*DB, *fakeClock, int64) {
 	b.Helper()
 	start := (time.Now().UnixMilli()/peerWindow - 4) * peerWindow
-	series := datagen.Series(n)
 	clock := &fakeClock{t: time.UnixMilli(start)}
 	opts := DefaultOptions()
 	opts.Now = clock.Now
@@ -25,6 +23,15 @@ func benchDB(b *testing.B, n int, seal bool) (*DB, []model.Labels, int64) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Close() })
+	return db, clock, start
+}
+
+// benchDB loads n datagen series x 720 samples (2 h at 10 s) starting at a
+// window boundary, sealed when seal is set.
+func benchDB(b *testing.B, n int, seal bool) (*DB, []model.Labels, int64) {
+	b.Helper()
+	db, clock, start := openMemBenchDB(b)
+	series := datagen.Series(n)
 	batch := make([]model.TimeSeries, n)
 	for i, ls := range series {
 		batch[i] = model.TimeSeries{Labels: ls, Samples: datagen.Samples(ls, i, start, peerInterval, peerSamples)}
@@ -44,16 +51,7 @@ func benchDB(b *testing.B, n int, seal bool) (*DB, []model.Labels, int64) {
 func BenchmarkAppend(b *testing.B) {
 	const n = 10_000
 	series := datagen.Series(n)
-	start := (time.Now().UnixMilli()/peerWindow - 4) * peerWindow
-	clock := &fakeClock{t: time.UnixMilli(start)}
-	opts := DefaultOptions()
-	opts.Now = clock.Now
-	opts.MaintenanceInterval = time.Hour
-	db, err := Open("", opts, nil, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
+	db, _, start := openMemBenchDB(b)
 	samples := make([]model.Sample, n)
 	batch := make([]model.TimeSeries, n)
 	for i, ls := range series {
@@ -82,17 +80,8 @@ func BenchmarkSelect(b *testing.B) {
 	b.ResetTimer()
 	var n int
 	for range b.N {
-		n = 0
-		set := db.Select(context.Background(), mint, maxt, ms...)
-		var it model.SampleIterator
-		for set.Next() {
-			it = set.At().Iterator(it)
-			for it.Next() {
-				n++
-			}
-		}
+		n = drainStratus(b, db, mint, maxt, ms)
 	}
 	b.ReportMetric(float64(n), "samples/op")
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "samples/s")
-	_ = fmt.Sprint
 }

@@ -230,8 +230,7 @@ func BenchmarkVsPrometheus(b *testing.B) {
 
 	b.Run("sealed_bytes_per_sample", func(b *testing.B) {
 		var ourBytes, ourSamples int
-		for id := uint32(1); id <= db.nextID.Load(); id++ {
-			s := db.table.get(id)
+		for s := range db.seriesUpTo(db.nextID.Load()) {
 			for _, blk := range s.blocks {
 				ourBytes += len(blk.data)
 			}

@@ -15,14 +15,9 @@ func (db *DB) retainLocked(ctx context.Context, cutoff int64) {
 		dead    index.Postings
 		dropped int
 	)
-	last := db.nextID.Load()
-	for id := uint32(1); id <= last; id++ {
-		if id%4096 == 0 && ctx.Err() != nil {
+	for s := range db.seriesUpTo(db.nextID.Load()) {
+		if s.id%4096 == 0 && ctx.Err() != nil {
 			break
-		}
-		s := db.table.get(id)
-		if s == nil {
-			continue
 		}
 		s.mu.Lock()
 		n := 0
@@ -49,7 +44,7 @@ func (db *DB) retainLocked(ctx context.Context, cutoff int64) {
 			}
 		}
 		if s.emptyLocked() {
-			dead = append(dead, id)
+			dead = append(dead, s.id)
 		}
 		s.mu.Unlock()
 	}

@@ -26,14 +26,9 @@ func (db *DB) sealLocked(ctx context.Context, cutoff int64) {
 		scratch []model.Sample
 		sealed  int
 	)
-	last := db.nextID.Load()
-	for id := uint32(1); id <= last; id++ {
-		if id%4096 == 0 && ctx.Err() != nil {
+	for s := range db.seriesUpTo(db.nextID.Load()) {
+		if s.id%4096 == 0 && ctx.Err() != nil {
 			return
-		}
-		s := db.table.get(id)
-		if s == nil {
-			continue
 		}
 		s.mu.Lock()
 		var n int

@@ -44,24 +44,18 @@ func (db *DB) snapshotHeadLocked() {
 	// holds: the count of series up to last stays exact while writing.
 	last := db.nextID.Load()
 	count := 0
-	for id := uint32(1); id <= last; id++ {
-		if db.table.get(id) != nil {
-			count++
-		}
+	for range db.seriesUpTo(last) {
+		count++
 	}
 	var n int
 	size, err := db.writeFileAtomic(filepath.Join(db.dir, headSnapshotName), func(w *bufio.Writer) error {
 		w.Write(ckptHeader(headSnapshotMagic, db.sealedBefore.Load(), int64(seg), uint32(count)))
 		var entry, payload []byte
-		var s *memSeries
-		for id := uint32(1); id <= last; id++ {
-			if s = db.table.get(id); s == nil {
-				continue
-			}
+		for s := range db.seriesUpTo(last) {
 			s.mu.Lock()
 			payload = appendHeadState(payload[:0], s)
 			s.mu.Unlock()
-			entry = appendEntry(entry[:0], id, payload)
+			entry = appendEntry(entry[:0], s.id, payload)
 			if _, err := w.Write(entry); err != nil {
 				return err
 			}

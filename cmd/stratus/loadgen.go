@@ -156,17 +156,7 @@ func newLoadChunks(n, perRequest int) []*loadChunk {
 		c := &loadChunk{first: first, series: all[first:min(first+perRequest, n)], block: -1}
 		c.labels = make([][]byte, len(c.series))
 		for i, ls := range c.series {
-			var b []byte
-			for _, l := range ls {
-				size := protowire.SizeTag(1) + protowire.SizeBytes(len(l.Name)) + protowire.SizeTag(2) + protowire.SizeBytes(len(l.Value))
-				b = protowire.AppendTag(b, 1, protowire.BytesType)
-				b = protowire.AppendVarint(b, uint64(size))
-				b = protowire.AppendTag(b, 1, protowire.BytesType)
-				b = protowire.AppendString(b, l.Name)
-				b = protowire.AppendTag(b, 2, protowire.BytesType)
-				b = protowire.AppendString(b, l.Value)
-			}
-			c.labels[i] = b
+			c.labels[i] = appendRWLabels(nil, ls)
 		}
 		chunks = append(chunks, c)
 	}

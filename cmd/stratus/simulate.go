@@ -152,21 +152,27 @@ func atlasPublishBody(series []model.TimeSeries) ([]byte, error) {
 	return json.Marshal(payload)
 }
 
+// appendRWLabels appends the labels of a remote-write 1.0 TimeSeries
+// (field 1, one Label message each) to dst.
+func appendRWLabels(dst []byte, ls model.Labels) []byte {
+	for _, l := range ls {
+		size := protowire.SizeTag(1) + protowire.SizeBytes(len(l.Name)) + protowire.SizeTag(2) + protowire.SizeBytes(len(l.Value))
+		dst = protowire.AppendTag(dst, 1, protowire.BytesType)
+		dst = protowire.AppendVarint(dst, uint64(size))
+		dst = protowire.AppendTag(dst, 1, protowire.BytesType)
+		dst = protowire.AppendString(dst, l.Name)
+		dst = protowire.AppendTag(dst, 2, protowire.BytesType)
+		dst = protowire.AppendString(dst, l.Value)
+	}
+	return dst
+}
+
 // appendWriteRequest appends a remote-write 1.0 WriteRequest (uncompressed
 // protobuf) holding series to dst.
 func appendWriteRequest(dst []byte, series []model.TimeSeries) []byte {
 	var scratch []byte
 	for _, ts := range series {
-		scratch = scratch[:0]
-		for _, l := range ts.Labels {
-			size := protowire.SizeTag(1) + protowire.SizeBytes(len(l.Name)) + protowire.SizeTag(2) + protowire.SizeBytes(len(l.Value))
-			scratch = protowire.AppendTag(scratch, 1, protowire.BytesType)
-			scratch = protowire.AppendVarint(scratch, uint64(size))
-			scratch = protowire.AppendTag(scratch, 1, protowire.BytesType)
-			scratch = protowire.AppendString(scratch, l.Name)
-			scratch = protowire.AppendTag(scratch, 2, protowire.BytesType)
-			scratch = protowire.AppendString(scratch, l.Value)
-		}
+		scratch = appendRWLabels(scratch[:0], ts.Labels)
 		for _, smp := range ts.Samples {
 			size := protowire.SizeTag(1) + protowire.SizeFixed64() + protowire.SizeTag(2) + protowire.SizeVarint(uint64(smp.T))
 			scratch = protowire.AppendTag(scratch, 2, protowire.BytesType)
