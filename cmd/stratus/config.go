@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/stratus-metrics/stratus/ingest"
+	"github.com/stratus-metrics/stratus/query"
 	"github.com/stratus-metrics/stratus/tsdb"
 )
 
@@ -26,6 +27,7 @@ type Config struct {
 
 	Storage tsdb.Options  `yaml:"storage"`
 	Ingest  ingest.Config `yaml:"ingest"`
+	Query   query.Config  `yaml:"query"`
 }
 
 // defaultConfig returns the embedded defaults.
@@ -37,6 +39,7 @@ func defaultConfig() Config {
 		LogFormat:  "text",
 		Storage:    tsdb.DefaultOptions(),
 		Ingest:     ingest.DefaultConfig(),
+		Query:      query.DefaultConfig(),
 	}
 }
 
@@ -75,6 +78,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Ingest.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("ingest: %w", err))
+	}
+	if err := c.Query.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("query: %w", err))
 	}
 	return errors.Join(errs...)
 }

@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -223,4 +224,55 @@ func TestQueryDifferentialOverHTTP(t *testing.T) {
 		t.Logf("stratus logs:\n%s", p.logs)
 	}
 	p.stop(t)
+}
+
+// TestQueryConfig checks that the query section of the configuration file
+// reaches the engine (lookback_delta, max_series) and that invalid values
+// stop the binary with a message naming the key.
+func TestQueryConfig(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "stratus.yml")
+	if err := os.WriteFile(cfg, []byte("query:\n  lookback_delta: 1m\n  max_series: 3\n  slow_query_threshold: -1s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	p := startStratus(t, addr, t.TempDir(), "--config", cfg)
+	now := time.Now().UnixMilli()
+	var series []prompb.TimeSeries
+	for i := range 5 {
+		series = append(series, prompb.TimeSeries{
+			Labels:  []prompb.Label{{Name: "__name__", Value: "cutover_progress_ratio"}, {Name: "country", Value: fmt.Sprintf("c%d", i)}},
+			Samples: []prompb.Sample{{Timestamp: now - 120_000, Value: float64(i) / 4}},
+		})
+	}
+	if code, err := remoteWrite(http.DefaultClient, addr, series); err != nil || code != http.StatusNoContent {
+		t.Fatalf("remote write: %d %v", code, err)
+	}
+	ctx := context.Background()
+	query := func(q string, at int64) querytest.Result {
+		t.Helper()
+		res, err := apiQuery(ctx, http.DefaultClient, addr, "/api/v1/query", url.Values{"query": {q}, "time": {apiTime(at)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	if res := query(`cutover_progress_ratio{country="c1"}`, now-90_000); res.Err != "" || len(res.Series) != 1 {
+		t.Errorf("sample 30 s before the query time must be found: %+v", res)
+	}
+	if res := query(`cutover_progress_ratio{country="c1"}`, now); res.Err != "" || len(res.Series) != 0 {
+		t.Errorf("with lookback_delta 1m a sample 2m old must not be found: %+v", res)
+	}
+	if res := query(`cutover_progress_ratio`, now-90_000); !strings.Contains(res.Err, "max_series") {
+		t.Errorf("5 series with max_series 3 must fail naming max_series: %+v", res)
+	}
+	p.stop(t)
+
+	bad := filepath.Join(t.TempDir(), "bad.yml")
+	if err := os.WriteFile(bad, []byte("query:\n  lookback_delta: 0s\n  max_samples: -1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(stratusBin, "serve", "--config", bad, "--listen-addr", freeAddr(t), "--data-dir", t.TempDir()).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "query: lookback_delta") || !strings.Contains(string(out), "max_samples") {
+		t.Fatalf("invalid query settings must fail naming them: %v %s", err, out)
+	}
 }

@@ -132,8 +132,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 	s.db = db
 	ingest.NewHandler(db, cfg.Ingest, s.reg, logger.With("component", "ingest")).Register(s.api)
 	query.NewExportHandler(db).Register(s.api)
-	qopts := query.APIOptions{Engine: query.DefaultEngineOptions(), BuildInfo: query.BuildInfo{Version: bi.Version, Revision: bi.Revision, BuildDate: bi.BuildDate, GoVersion: bi.GoVersion}}
-	qopts.Engine.Logger = logger.With("component", "query")
+	qopts := cfg.Query.APIOptions(logger.With("component", "query"), query.BuildInfo{Version: bi.Version, Revision: bi.Revision, BuildDate: bi.BuildDate, GoVersion: bi.GoVersion})
 	query.NewAPI(db, qopts).Register(s.api)
 	s.ready.Store(true)
 	fmt.Fprintf(stdout, "Stratus is ready at http://%s/\n", ln.Addr())
