@@ -249,7 +249,19 @@ func decodeMantissas(vs []float64, p []byte, m, d, keep int64) (int, error) {
 				pos += 8
 				continue
 			}
-			if u, w := uvarintWord(x); w > 0 {
+			// One- and two-byte varints are most of them; branching on
+			// the length beats uvarintWord's straight-line code there.
+			var u uint64
+			var w int
+			switch {
+			case x&0x80 == 0:
+				u, w = x&0x7f, 1
+			case x&0x8000 == 0:
+				u, w = x&0x7f|x>>1&0x3f80, 2
+			default:
+				u, w = uvarintWord(x)
+			}
+			if w > 0 {
 				d = d&keep + unzigzag(u)
 				m += d
 				vs[i] = float64(m)

@@ -257,31 +257,26 @@ func (it *BlockIterator) finish(lo, hi int) {
 		}
 	}
 	vs := it.vs[lo:hi]
-	switch it.conv {
+	switch scale, cv := it.scale, it.cv; it.conv {
 	case convDiv:
 		for k := range vs {
-			vs[k] /= it.scale
+			vs[k] /= scale
 		}
 	case convMul:
 		for k := range vs {
-			vs[k] *= it.scale
+			vs[k] *= scale
 		}
 	case convConst:
 		for k := range vs {
-			vs[k] = it.cv
+			vs[k] = cv
 		}
 	}
 	it.raw = hi
-	it.patchExceptions(lo, hi, func(k int, v float64) { vs[k] = v })
-}
-
-// patchExceptions calls set(i-lo, v) for each exception at an index i in
-// lo..hi-1. Blocks have few exceptions (the encoder allows n/4), and
-// patching is once per finish or AppendRange, not per sample.
-func (it *BlockIterator) patchExceptions(lo, hi int, set func(k int, v float64)) {
+	// Blocks have few exceptions (the encoder allows n/4), and this loop
+	// runs once per finish, not per sample.
 	for _, e := range it.exc {
-		if e.i >= lo && e.i < hi {
-			set(e.i-lo, math.Float64frombits(e.bits))
+		if k := e.i - lo; uint(k) < uint(len(vs)) {
+			vs[k] = math.Float64frombits(e.bits)
 		}
 	}
 }
@@ -441,10 +436,15 @@ func (it *BlockIterator) appendRaw(dst []model.Sample, lo, hi int) []model.Sampl
 			out[k].V = vs[k] * scale
 		}
 	case convConst:
+		cv := it.cv
 		for k := range out {
-			out[k].V = it.cv
+			out[k].V = cv
 		}
 	}
-	it.patchExceptions(lo, hi, func(k int, v float64) { out[k].V = v })
+	for _, e := range it.exc {
+		if k := e.i - lo; uint(k) < uint(len(out)) {
+			out[k].V = math.Float64frombits(e.bits)
+		}
+	}
 	return dst
 }

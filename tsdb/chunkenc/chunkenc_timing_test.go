@@ -1,6 +1,8 @@
 package chunkenc
 
 import (
+	"slices"
+	"strings"
 	"testing"
 
 	promchunkenc "github.com/prometheus/prometheus/tsdb/chunkenc"
@@ -254,5 +256,41 @@ func BenchmarkBlockRange(b *testing.B) {
 				reportSamplesPerSec(b, out)
 			})
 		}
+	}
+}
+
+// BenchmarkBlockIteratorByEncoding is BenchmarkBlockIterator for the
+// benchmark blocks of each encoding apart, to show where decoding time goes.
+func BenchmarkBlockIteratorByEncoding(b *testing.B) {
+	byEnc := map[string][][]byte{}
+	var names []string
+	for _, blk := range benchBlocks(b) {
+		name := encName(blk)
+		if byEnc[name] == nil {
+			names = append(names, name)
+		}
+		byEnc[name] = append(byEnc[name], blk)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		blocks := byEnc[name]
+		b.Run(strings.ReplaceAll(name, " ", "/"), func(b *testing.B) {
+			it := &BlockIterator{}
+			samples := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				samples = 0
+				for _, blk := range blocks {
+					if err := it.Reset(blk); err != nil {
+						b.Fatal(err)
+					}
+					for it.Next() {
+						it.At()
+						samples++
+					}
+				}
+			}
+			reportSamplesPerSec(b, samples)
+		})
 	}
 }

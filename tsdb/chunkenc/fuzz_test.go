@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/stratus-metrics/stratus/model"
@@ -87,6 +88,10 @@ func FuzzBlockRoundTrip(f *testing.F) {
 			t.Fatalf("Reset: %v", err)
 		}
 		requireSameSamples(t, drain(t, it), samples)
+		if err := it.Reset(b); err != nil {
+			t.Fatal(err)
+		}
+		checkOps(t, rand.New(rand.NewPCG(uint64(len(data)), uint64(start))), it, samples)
 	})
 }
 
@@ -102,6 +107,8 @@ func FuzzBlockDecode(f *testing.F) {
 	f.Add([]byte{BlockVersion, flagSnappy, 1, 0})
 	it := &BlockIterator{}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// The tuned decoder accepts what the plain one accepts, no more.
+		checkMatchesReference(t, it, b)
 		mint, maxt, n, infoErr := BlockInfo(b)
 		err := it.Reset(b)
 		if err != nil {
@@ -118,6 +125,10 @@ func FuzzBlockDecode(f *testing.F) {
 			t.Fatalf("decoded %d samples in [%d, %d], header says %d in [%d, %d]",
 				len(got), got[0].T, got[len(got)-1].T, n, mint, maxt)
 		}
+		if err := it.Reset(b); err != nil {
+			t.Fatal(err)
+		}
+		checkOps(t, rand.New(rand.NewPCG(uint64(len(b)), uint64(mint))), it, got)
 		// A block that decodes re-encodes to samples that decode equally.
 		b2, err := AppendBlock(nil, got)
 		if err != nil {
