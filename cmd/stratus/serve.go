@@ -21,6 +21,7 @@ import (
 	"github.com/stratus-metrics/stratus/ingest"
 	"github.com/stratus-metrics/stratus/query"
 	"github.com/stratus-metrics/stratus/tsdb"
+	"github.com/stratus-metrics/stratus/ui"
 )
 
 // parseServeFlags builds the Config: defaults, then --config, then the
@@ -87,6 +88,7 @@ type server struct {
 	router *mux.Router
 	api    *mux.Router // routes that need storage; 503 until it is open
 	db     *tsdb.DB
+	ui     *ui.UI
 	ready  atomic.Bool
 }
 
@@ -127,6 +129,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 	db, err := tsdb.Open(cfg.DataDir, cfg.Storage, s.reg, logger.With("component", "tsdb"))
 	if err != nil {
 		httpSrv.Close()
+		s.ui.Close()
 		return fmt.Errorf("open storage: %w", err)
 	}
 	s.db = db
@@ -141,6 +144,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 	case <-ctx.Done():
 		logger.Info("shutting down")
 	case err := <-serveErr:
+		s.ui.Close()
 		db.Close()
 		return fmt.Errorf("http server: %w", err)
 	}
@@ -150,6 +154,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 	if err := httpSrv.Shutdown(shutdownCtx); err != nil {
 		logger.Warn("http shutdown incomplete", "err", err)
 	}
+	s.ui.Close() // its self-scrape appends to db
 	if err := db.Close(); err != nil {
 		return fmt.Errorf("close storage: %w", err)
 	}
@@ -178,6 +183,16 @@ func (s *server) routes() {
 	r.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	r.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	r.PathPrefix("/debug/pprof/").HandlerFunc(pprof.Index)
+
+	// The web UI's pages and assets answer during WAL replay too.
+	s.ui = ui.New(ui.Options{DataDir: s.cfg.DataDir, Config: s.cfg, Gatherer: s.reg, Instance: s.cfg.ListenAddr, Logger: s.logger.With("component", "ui"),
+		Storage: func() ui.Storage {
+			if !s.ready.Load() {
+				return nil
+			}
+			return s.db
+		}})
+	s.ui.Register(r)
 
 	// Everything else waits for storage: during WAL replay clients get a
 	// retryable 503 rather than a 404.
