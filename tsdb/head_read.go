@@ -154,17 +154,11 @@ func (s *memSeries) samplesInRange(dst []model.Sample, dec *chunkenc.BlockIterat
 		if b.maxt < mint || b.mint > maxt {
 			continue
 		}
-		if err := dec.Reset(b.data); err != nil {
-			return dst, fmt.Errorf("decode block [%d, %d] of series %d: %w", b.mint, b.maxt, s.id, err)
+		err := dec.Reset(b.data)
+		if err == nil {
+			dst, err = dec.AppendRange(dst, mint, maxt)
 		}
-		for ok := dec.SeekTo(mint); ok; ok = dec.Next() {
-			t, v := dec.At()
-			if t > maxt {
-				break
-			}
-			dst = append(dst, model.Sample{T: t, V: v})
-		}
-		if err := dec.Err(); err != nil {
+		if err != nil {
 			return dst, fmt.Errorf("decode block [%d, %d] of series %d: %w", b.mint, b.maxt, s.id, err)
 		}
 	}
