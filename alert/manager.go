@@ -182,8 +182,8 @@ func (m *Manager) startGroupLocked(g *Group) {
 	}()
 }
 
-// stopGroupLocked stops g's goroutine, if running, and waits for it; the
-// group's last state is saved. reloadMu must be held.
+// stopGroupLocked stops g's goroutine, if running, and waits for it, so
+// that no evaluation is under way afterwards. reloadMu must be held.
 func (m *Manager) stopGroupLocked(g *Group) {
 	stop, ok := m.stops[g]
 	if !ok {
