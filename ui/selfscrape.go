@@ -6,8 +6,8 @@ import (
 	"strconv"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/stratus-metrics/stratus/model"
 )

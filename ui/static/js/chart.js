@@ -80,16 +80,18 @@ export class TimeChart {
   _stack() {
     // Stacked series draw cumulative values; the tooltip shows the own ones.
     if (!this.opts.stacked) {
-      for (const s of this.series) s.draw = s.vals;
+      for (const s of this.series) { s.draw = s.vals; s.below = null; }
       return;
     }
     const acc = new Map();
     for (const s of this.series) {
-      if (this.hidden.has(s.name)) { s.draw = s.vals; continue; }
+      if (this.hidden.has(s.name)) { s.draw = s.vals; s.below = null; continue; }
       s.draw = new Float64Array(s.vals.length);
+      s.below = new Float64Array(s.vals.length);
       for (let i = 0; i < s.vals.length; i++) {
         const v = Number.isFinite(s.vals[i]) ? s.vals[i] : 0;
         const prev = acc.get(s.ts[i]) || 0;
+        s.below[i] = prev;
         s.draw[i] = prev + v;
         acc.set(s.ts[i], prev + v);
       }
@@ -164,10 +166,12 @@ export class TimeChart {
         if (v > hi) hi = v;
       }
     }
+    // A threshold stretches the axis only when it is near the data, so a
+    // far-away alert line does not flatten the series.
     for (const t of this.opts.thresholds || []) {
-      if (hi !== -Infinity) { hi = Math.max(hi, t.value); lo = Math.min(lo, t.value); }
+      if (hi !== -Infinity && t.value <= hi * 1.6 && t.value >= 0) { hi = Math.max(hi, t.value); lo = Math.min(lo, t.value); }
     }
-    if (lo === Infinity) return [0, 1];
+    if (lo === Infinity) return niceRange(0, 1);
     if (lo > 0 && lo / (hi || 1) < 0.5) lo = 0; // start at zero unless the data hugs a high band
     if (this.opts.stacked && lo > 0) lo = 0;
     if (lo === hi) { hi = lo + (Math.abs(lo) || 1); lo = lo > 0 ? 0 : lo - 1; }
@@ -257,6 +261,7 @@ export class TimeChart {
         lastPx = px; minY = maxY = y;
       }
       ctx.stroke();
+      if (this.opts.stacked) this._fill(ctx, s, d, X, Y, gap);
       if (s.ts.length === 1 && Number.isFinite(d[0])) {
         ctx.fillStyle = s.color;
         ctx.beginPath();
@@ -277,6 +282,28 @@ export class TimeChart {
     this.drawn = true;
     this.el.dataset.drawn = String(Date.now());
     this._drawOverlay();
+  }
+
+  // _fill shades a stacked series down to the series below it.
+  _fill(ctx, s, d, X, Y, gap) {
+    const below = s.below;
+    ctx.save();
+    ctx.globalAlpha = 0.18;
+    ctx.fillStyle = s.color;
+    ctx.beginPath();
+    let started = false;
+    for (let i = 0; i < s.ts.length; i++) {
+      if (!Number.isFinite(d[i])) continue;
+      if (!started) { ctx.moveTo(X(s.ts[i]), Y(d[i])); started = true; } else ctx.lineTo(X(s.ts[i]), Y(d[i]));
+    }
+    for (let i = s.ts.length - 1; i >= 0; i--) {
+      if (!Number.isFinite(d[i])) continue;
+      const b = below ? below[i] : 0;
+      ctx.lineTo(X(s.ts[i]), Y(Number.isFinite(b) ? b : 0));
+    }
+    ctx.closePath();
+    if (started) ctx.fill();
+    ctx.restore();
   }
 
   _bind() {

@@ -1,5 +1,5 @@
 // DOM helpers. Data is only ever placed with text nodes and attributes,
-// never with innerHTML, so a label value such as "<script>" is shown as text.
+// never parsed as HTML, so a label value such as "<script>" is shown as text.
 
 /**
  * h builds an element: h('div', {class: 'x', onclick: fn}, 'text', child).

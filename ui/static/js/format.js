@@ -12,7 +12,7 @@ function short(v, digits = 2) {
   for (const [f, s] of SI) if (a >= f) return trim(v / f, digits) + s;
   if (a === 0) return '0';
   if (a < 0.001) return v.toExponential(1);
-  return trim(v, a < 1 ? 3 : digits);
+  return trim(v, a < 1 ? 3 : a >= 100 ? 0 : a >= 10 ? 1 : digits);
 }
 
 /**

@@ -78,8 +78,9 @@ export function mount(root, {params, setParams}) {
   const complete = debounce(async () => {
     if (state.lang !== 'promql') return closeMenu();
     const my = ++compSeq;
+    const typed = editor.value;
     const res = await suggestions(editor.value, editor.selectionStart);
-    if (my !== compSeq || document.activeElement !== editor) return;
+    if (my !== compSeq || document.activeElement !== editor || editor.value !== typed) return;
     compCtx = res.ctx;
     items = res.items;
     active = 0;
@@ -88,7 +89,7 @@ export function mount(root, {params, setParams}) {
   editor.addEventListener('input', () => { clearError(); complete(); });
   editor.addEventListener('blur', () => setTimeout(closeMenu, 100));
   editor.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); closeMenu(); run(); return; }
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); compSeq++; closeMenu(); run(); return; }
     if (menu.hidden) {
       if (e.key === ' ' && e.ctrlKey) { e.preventDefault(); complete(); }
       return;
@@ -269,8 +270,7 @@ export function mount(root, {params, setParams}) {
   }
 
   editor.focus();
-  if (state.q) run();
-  else run();
+  run();
   return () => { abort && abort.abort(); picker.destroy(); chart && chart.destroy(); };
 }
 

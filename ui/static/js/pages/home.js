@@ -8,7 +8,7 @@ import {card} from './dashboards.js';
 import {ago} from '../format.js';
 
 const STATS = [
-  {title: 'Ingest rate', type: 'stat', width: 3, unit: 'ops', queries: [{expr: 'sum(rate(stratus_ingest_samples_accepted_total[1m]))'}]},
+  {title: 'Ingest rate', type: 'stat', width: 3, unit: 'ops', queries: [{expr: 'sum(rate(stratus_ingest_samples_accepted_total[1m])) or vector(0)'}]},
   {title: 'Active series', type: 'stat', width: 3, queries: [{expr: 'max(stratus_tsdb_head_series)'}]},
 ];
 const CHARTS = [

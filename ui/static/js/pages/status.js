@@ -31,8 +31,8 @@ PANELS[PANELS.length - 1].queries = [
   ['Checkpoint failures (total)', 'stratus_tsdb_checkpoint_failures_total'],
   ['Checkpoint corruptions found (total)', 'stratus_tsdb_corruptions_total'],
   ['Last start-up replay (seconds)', 'stratus_tsdb_replay_duration_seconds'],
-  ['Sealed up to (seconds ago)', 'time() - stratus_tsdb_sealed_before_timestamp_seconds'],
-].map(([legend, m]) => ({expr: m.startsWith('time()') ? `time() - max(${sel('stratus_tsdb_sealed_before_timestamp_seconds')})` : `max(${sel(m)})`, legend}));
+  ['Blocks sealed up to (seconds ago; none yet if absent)', 'time() - stratus_tsdb_sealed_before_timestamp_seconds'],
+].map(([legend, m]) => ({expr: m.startsWith('time()') ? `time() - (max(${sel('stratus_tsdb_sealed_before_timestamp_seconds')}) > 0)` : `max(${sel(m)})`, legend}));
 
 export function mount(root) {
   const grid = h('div', {class: 'grid'});
