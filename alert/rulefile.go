@@ -290,6 +290,7 @@ func (f *fileYAML) validate(file string) ([]GroupSpec, error) {
 	for _, g := range f.Groups {
 		gerr := func(err error) { errs = append(errs, &RuleError{File: file, Line: g.line, Group: g.Name, Err: err}) }
 		if g.Name == "" {
+			//lint:ignore ST1005 the words are rulefmt's, so our messages match promtool's
 			gerr(errors.New("Groupname must not be empty"))
 		}
 		if seen[g.Name] {
