@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -28,6 +29,18 @@ type Config struct {
 	Storage tsdb.Options  `yaml:"storage"`
 	Ingest  ingest.Config `yaml:"ingest"`
 	Query   query.Config  `yaml:"query"`
+
+	// RuleFiles are globs of Prometheus rule-group files (also --rules).
+	RuleFiles []string `yaml:"rule_files"`
+	// RulePacks names built-in rule packs to load: migration, runtime.
+	RulePacks []string `yaml:"rule_packs"`
+	// EvaluationInterval applies to rule groups that set no interval.
+	EvaluationInterval time.Duration `yaml:"evaluation_interval"`
+	// ExternalURL is how users reach this Stratus, for links in alerts.
+	ExternalURL string `yaml:"external_url"`
+	// Alerting is Alertmanager's configuration schema: route, receivers,
+	// inhibit_rules.
+	Alerting alertingSection `yaml:"alerting"`
 }
 
 // defaultConfig returns the embedded defaults.
@@ -40,6 +53,8 @@ func defaultConfig() Config {
 		Storage:    tsdb.DefaultOptions(),
 		Ingest:     ingest.DefaultConfig(),
 		Query:      query.DefaultConfig(),
+
+		EvaluationInterval: time.Minute,
 	}
 }
 
@@ -75,6 +90,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Storage.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("storage: %w", err))
+	}
+	if c.EvaluationInterval <= 0 {
+		errs = append(errs, fmt.Errorf("evaluation_interval %v: must be positive", c.EvaluationInterval))
 	}
 	if err := c.Ingest.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("ingest: %w", err))

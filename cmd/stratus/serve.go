@@ -36,6 +36,8 @@ func parseServeFlags(name string, args []string, stderr io.Writer) (Config, erro
 	logLevel := fs.String("log-level", cfg.LogLevel, "log level: debug, info, warn, error")
 	logFormat := fs.String("log-format", cfg.LogFormat, "log format: text or json")
 	retention := fs.Duration("retention", cfg.Storage.Retention, "how long samples are kept")
+	var rules stringList
+	fs.Var(&rules, "rules", "rule file glob (repeatable; added to rule_files)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return cfg, err
@@ -65,6 +67,7 @@ func parseServeFlags(name string, args []string, stderr io.Writer) (Config, erro
 			cfg.Storage.Retention = *retention
 		}
 	})
+	cfg.RuleFiles = append(cfg.RuleFiles, rules...)
 	if err := cfg.Validate(); err != nil {
 		return cfg, fmt.Errorf("invalid configuration: %w", err)
 	}
@@ -79,6 +82,12 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logger := newLogger(&cfg, stderr)
 	return serve(ctx, cfg, logger, stdout)
 }
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return fmt.Sprint(*l) }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 // server is the running process: its components and HTTP router.
 type server struct {
@@ -136,7 +145,18 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 	ingest.NewHandler(db, cfg.Ingest, s.reg, logger.With("component", "ingest")).Register(s.api)
 	query.NewExportHandler(db).Register(s.api)
 	qopts := cfg.Query.APIOptions(logger.With("component", "query"), query.BuildInfo{Version: bi.Version, Revision: bi.Revision, BuildDate: bi.BuildDate, GoVersion: bi.GoVersion})
-	query.NewAPI(db, qopts).Register(s.api)
+	qapi := query.NewAPI(db, qopts)
+	qapi.Register(s.api)
+	al, err := startAlerting(&cfg, db, qapi.Engine(), logger)
+	if err != nil {
+		httpSrv.Close()
+		s.ui.Close()
+		db.Close()
+		return err
+	}
+	al.manager.Register(s.api)
+	s.api.HandleFunc("/-/reload", al.reloadHandler).Methods(http.MethodPost, http.MethodPut)
+	al.reloadOnSIGHUP(ctx)
 	s.ready.Store(true)
 	fmt.Fprintf(stdout, "Stratus is ready at http://%s/\n", ln.Addr())
 
@@ -145,6 +165,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 		logger.Info("shutting down")
 	case err := <-serveErr:
 		s.ui.Close()
+		al.close()
 		db.Close()
 		return fmt.Errorf("http server: %w", err)
 	}
@@ -155,6 +176,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 		logger.Warn("http shutdown incomplete", "err", err)
 	}
 	s.ui.Close() // its self-scrape appends to db
+	al.close()
 	if err := db.Close(); err != nil {
 		return fmt.Errorf("close storage: %w", err)
 	}

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/stratus-metrics/stratus/alert"
+	"github.com/stratus-metrics/stratus/query"
+	"github.com/stratus-metrics/stratus/tsdb"
+)
+
+// alertingSection holds the configuration file's `alerting:` section as
+// YAML, because it is Alertmanager's schema and Alertmanager's own parser
+// reads it (alert.LoadNotifierConfig).
+type alertingSection struct{ node yaml.Node }
+
+// UnmarshalYAML keeps the section's node as it is.
+func (a *alertingSection) UnmarshalYAML(n *yaml.Node) error {
+	a.node = *n
+	return nil
+}
+
+// MarshalYAML renders the section back, for /api/v1/status/config.
+func (a alertingSection) MarshalYAML() (any, error) {
+	if a.node.Kind == 0 {
+		return nil, nil
+	}
+	return &a.node, nil
+}
+
+// defaultAlerting routes every alert to a receiver that notifies no one:
+// rules still evaluate and show in the UI and API.
+const defaultAlerting = "route:\n  receiver: none\nreceivers:\n  - name: none\n"
+
+// text returns the section as YAML text, or the default when it is absent.
+func (a alertingSection) text() (string, error) {
+	if a.node.Kind == 0 {
+		return defaultAlerting, nil
+	}
+	b, err := yaml.Marshal(&a.node)
+	if err != nil {
+		return "", fmt.Errorf("re-encode alerting section: %w", err)
+	}
+	return string(b), nil
+}
+
+// engineQueryFunc adapts the PromQL engine to the alert package's
+// QueryFunc: an instant query whose vector becomes the rule's samples.
+func engineQueryFunc(ng *query.Engine) alert.QueryFunc {
+	return func(ctx context.Context, lang, expr string, t time.Time) ([]alert.Sample, error) {
+		if lang == alert.LangAtlas {
+			return nil, errors.New("Atlas stack expressions in rules are not supported yet; use expr: with PromQL")
+		}
+		res, err := ng.Instant(ctx, expr, t)
+		if err != nil {
+			return nil, err
+		}
+		switch v := res.Value.(type) {
+		case query.Vector:
+			out := make([]alert.Sample, len(v))
+			for i, s := range v {
+				out[i] = alert.Sample{Labels: s.Metric, T: s.T, V: s.F}
+			}
+			return out, nil
+		case query.Scalar:
+			return []alert.Sample{{T: v.T, V: v.V}}, nil
+		}
+		return nil, fmt.Errorf("rule expression %q returns %s, not an instant vector", expr, res.Value.Type())
+	}
+}
+
+// alerting is the running alert manager and notifier.
+type alerting struct {
+	manager  *alert.Manager
+	notifier *alert.Notifier
+	globs    []string
+	logger   *slog.Logger
+	cancel   context.CancelFunc
+	done     chan struct{}
+}
+
+// startAlerting loads rules and the notification config and starts
+// evaluating. Invalid rule files fail start-up with file, line and reason.
+func startAlerting(cfg *Config, db *tsdb.DB, ng *query.Engine, logger *slog.Logger) (*alerting, error) {
+	text, err := cfg.Alerting.text()
+	if err != nil {
+		return nil, err
+	}
+	amCfg, err := alert.LoadNotifierConfig(text)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(cfg.DataDir, "alert")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create alert state directory: %w", err)
+	}
+	externalURL := cfg.ExternalURL
+	if externalURL == "" {
+		externalURL = "http://" + cfg.ListenAddr
+	}
+	n, err := alert.NewNotifier(alert.NotifierOptions{Config: amCfg, DataDir: dir, ExternalURL: externalURL, Logger: logger.With("component", "notifier")})
+	if err != nil {
+		return nil, err
+	}
+	m, err := alert.NewManager(alert.Options{
+		Query: engineQueryFunc(ng), Appender: db, Notifier: n, DataDir: dir,
+		Packs: cfg.RulePacks, EvaluationInterval: cfg.EvaluationInterval, ExternalURL: externalURL,
+		Logger: logger.With("component", "rules"),
+	})
+	if err != nil {
+		n.Close()
+		return nil, err
+	}
+	if err := m.Reload(cfg.RuleFiles); err != nil {
+		n.Close()
+		return nil, fmt.Errorf("load rules: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a := &alerting{manager: m, notifier: n, globs: cfg.RuleFiles, logger: logger, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(a.done)
+		go n.Run(ctx)
+		m.Run(ctx)
+	}()
+	logger.Info("alerting started", "rule_files", cfg.RuleFiles, "rule_packs", cfg.RulePacks, "groups", len(m.Groups()))
+	return a, nil
+}
+
+// reload re-reads the rule files; on error the previous rules keep running.
+func (a *alerting) reload() error {
+	if err := a.manager.Reload(a.globs); err != nil {
+		a.logger.Error("rule reload rejected; previous rules keep running", "err", err)
+		return err
+	}
+	a.logger.Info("rules reloaded", "groups", len(a.manager.Groups()))
+	return nil
+}
+
+// reloadHandler is POST /-/reload.
+func (a *alerting) reloadHandler(w http.ResponseWriter, _ *http.Request) {
+	if err := a.reload(); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	fmt.Fprintln(w, "Rules reloaded.")
+}
+
+// reloadOnSIGHUP reloads the rules on every SIGHUP until ctx ends.
+func (a *alerting) reloadOnSIGHUP(ctx context.Context) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(ch)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ch:
+				a.reload()
+			}
+		}
+	}()
+}
+
+// close stops evaluation, then the notifier (whose outbox keeps what is
+// still to send).
+func (a *alerting) close() {
+	a.manager.Close()
+	a.cancel()
+	<-a.done
+	a.notifier.Close()
+}
