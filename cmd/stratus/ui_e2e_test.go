@@ -104,7 +104,8 @@ func setText(sel, v string) chromedp.Action[chromedp.Void] {
 func uiData(t *testing.T, addr string, now time.Time) {
 	t.Helper()
 	client := &http.Client{Timeout: 30 * time.Second}
-	end := now.Truncate(time.Minute).UnixMilli()
+	// The oldest point is 23h59m old: inside the default 24 h max_sample_age.
+	end := now.Truncate(time.Second).UnixMilli()
 	var batch []prompb.TimeSeries
 	flush := func() {
 		if len(batch) == 0 {
