@@ -4,6 +4,7 @@ import (
 	"context"
 	"hash/fnv"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -25,9 +26,10 @@ type Group struct {
 	env      evalEnv
 	m        *Manager
 
-	mu       sync.Mutex // guards lastEval and evalDur
+	mu       sync.Mutex // guards lastEval, evalDur and lastErrs
 	lastEval time.Time
 	evalDur  time.Duration
+	lastErrs []error
 
 	// Touched only by the evaluating goroutine (and by Manager before it
 	// starts or after it stopped).
@@ -112,11 +114,15 @@ func (g *Group) run(ctx context.Context) {
 // with exact times. It must not be called concurrently for one group.
 func (g *Group) Eval(ctx context.Context, ts time.Time) {
 	start := time.Now()
-	var batch []model.TimeSeries
-	for _, r := range g.rules {
+	var (
+		batch []model.TimeSeries
+		errs  []error
+	)
+	for i, r := range g.rules {
 		out, err := r.eval(ctx, ts, &g.env)
 		if err != nil {
 			g.m.logger.Warn("evaluate rule", "group", g.spec.Name, "file", g.spec.File, "err", err)
+			errs = append(errs, &RuleError{File: g.spec.File, Line: g.spec.Rules[i].Line, Group: g.spec.Name, Rule: g.spec.Rules[i].Name(), Err: err})
 			continue
 		}
 		batch = append(batch, out...)
@@ -124,9 +130,25 @@ func (g *Group) Eval(ctx context.Context, ts time.Time) {
 	g.write(ts, batch)
 	g.persist(ts)
 	g.notify(ts)
+	dur := time.Since(start)
 	g.mu.Lock()
-	g.lastEval, g.evalDur = ts, time.Since(start)
+	g.lastEval, g.evalDur, g.lastErrs = ts, dur, errs
 	g.mu.Unlock()
+	g.m.metrics.evals.WithLabelValues(g.key).Add(float64(len(g.rules)))
+	if len(errs) > 0 {
+		g.m.metrics.evalFailures.WithLabelValues(g.key).Add(float64(len(errs)))
+	}
+	g.m.metrics.lastDuration.WithLabelValues(g.key).Set(dur.Seconds())
+}
+
+// LastErrors returns the errors of the rules that failed in the last
+// evaluation, each a *RuleError naming the rule and its line; nil when
+// every rule evaluated. `stratus rules test` fails a test on them, as
+// promtool does, because a rule that cannot evaluate never fires.
+func (g *Group) LastErrors() []error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return slices.Clone(g.lastErrs)
 }
 
 // write appends the batch, plus a staleness marker for every series the

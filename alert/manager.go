@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Options configures a Manager. Query is required; the rest have defaults.
@@ -40,6 +42,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now. Tests inject a fake one.
 	Now func() time.Time
+	// Registerer receives the Manager's self-metrics (stratus_rule_*,
+	// stratus_alerts); nil registers none, so that tests and tools such as
+	// `stratus rules test` can build Managers freely.
+	Registerer prometheus.Registerer
 }
 
 // Validate checks the options and fills in defaults.
@@ -82,6 +88,7 @@ type Manager struct {
 	logger      *slog.Logger
 	externalURL *url.URL
 	now         func() time.Time
+	metrics     *managerMetrics
 
 	// reloadMu serialises Reload, Run's start and Close.
 	reloadMu sync.Mutex
@@ -106,6 +113,7 @@ func NewManager(opts Options) (*Manager, error) {
 	if opts.ExternalURL != "" {
 		m.externalURL, _ = url.Parse(opts.ExternalURL)
 	}
+	m.metrics = newManagerMetrics(m, opts.Registerer)
 	return m, nil
 }
 
@@ -159,6 +167,7 @@ func (m *Manager) Reload(globs []string) error {
 	}
 	for _, og := range old {
 		m.stopGroupLocked(og)
+		m.metrics.forget(og.key)
 	}
 	m.mu.Lock()
 	m.groups = next

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	amconfig "github.com/prometheus/alertmanager/config"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stratus-metrics/stratus/model"
 )
 
@@ -51,6 +52,10 @@ type NotifierOptions struct {
 	LogRetention time.Duration
 	// DeliveryLogSize bounds the delivery log kept for the UI (200).
 	DeliveryLogSize int
+	// Registerer receives the Notifier's self-metrics
+	// (stratus_notifications_*, stratus_notification_latency_seconds);
+	// nil registers none.
+	Registerer prometheus.Registerer
 }
 
 // Validate checks the options and fills in defaults.
@@ -142,6 +147,7 @@ type Notifier struct {
 	now      func() time.Time
 	silences *Silences
 	wake     chan struct{}
+	metrics  *notifierMetrics
 
 	sendCtx    context.Context // canceled by Close: aborts attempts in flight
 	sendCancel context.CancelFunc
@@ -173,7 +179,7 @@ func NewNotifier(opts NotifierOptions) (*Notifier, error) {
 	}
 	n := &Notifier{
 		opts: opts, logger: opts.Logger, now: opts.Now,
-		wake:   make(chan struct{}, 1),
+		wake: make(chan struct{}, 1), metrics: newNotifierMetrics(),
 		alerts: map[uint64]*notifierAlert{}, groups: map[string]*aggrGroup{},
 		nflog: map[string]*logEntry{}, pending: map[string]*delivery{}, busyKeys: map[string]bool{},
 	}
@@ -198,6 +204,7 @@ func NewNotifier(opts NotifierOptions) (*Notifier, error) {
 			return nil, err
 		}
 	}
+	n.metrics.register(n, opts.Registerer)
 	return n, nil
 }
 
@@ -497,6 +504,7 @@ func (n *Notifier) finishLocked(d *delivery, status, errText string, now time.Ti
 		d.lastErr = errText
 	}
 	delete(n.pending, d.rec.ID)
+	n.metrics.notifications.WithLabelValues(d.rec.Receiver, status).Inc()
 	if n.outbox == nil {
 		return
 	}
@@ -534,7 +542,9 @@ func (n *Notifier) startDueLocked(now time.Time) {
 		n.sendWG.Add(1)
 		go func(d *delivery, payload []byte) {
 			defer n.sendWG.Done()
+			began := time.Now()
 			err := postWebhook(n.sendCtx, n.opts.Client, target, d.rec.ID, payload)
+			n.metrics.latency.WithLabelValues(d.rec.Receiver).Observe(time.Since(began).Seconds())
 			n.attemptDone(d, err)
 		}(d, d.rec.Payload)
 	}

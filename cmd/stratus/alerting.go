@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"gopkg.in/yaml.v3"
 
 	"github.com/stratus-metrics/stratus/alert"
@@ -91,7 +92,7 @@ type alerting struct {
 
 // startAlerting loads rules and the notification config and starts
 // evaluating. Invalid rule files fail start-up with file, line and reason.
-func startAlerting(cfg *Config, db *tsdb.DB, ng *query.Engine, logger *slog.Logger) (*alerting, error) {
+func startAlerting(cfg *Config, db *tsdb.DB, ng *query.Engine, reg prometheus.Registerer, logger *slog.Logger) (*alerting, error) {
 	text, err := cfg.Alerting.text()
 	if err != nil {
 		return nil, err
@@ -108,14 +109,14 @@ func startAlerting(cfg *Config, db *tsdb.DB, ng *query.Engine, logger *slog.Logg
 	if externalURL == "" {
 		externalURL = "http://" + cfg.ListenAddr
 	}
-	n, err := alert.NewNotifier(alert.NotifierOptions{Config: amCfg, DataDir: dir, ExternalURL: externalURL, Logger: logger.With("component", "notifier")})
+	n, err := alert.NewNotifier(alert.NotifierOptions{Config: amCfg, DataDir: dir, ExternalURL: externalURL, Logger: logger.With("component", "notifier"), Registerer: reg})
 	if err != nil {
 		return nil, err
 	}
 	m, err := alert.NewManager(alert.Options{
 		Query: engineQueryFunc(ng), Appender: db, Notifier: n, DataDir: dir,
 		Packs: cfg.RulePacks, EvaluationInterval: cfg.EvaluationInterval, ExternalURL: externalURL,
-		Logger: logger.With("component", "rules"),
+		Logger: logger.With("component", "rules"), Registerer: reg,
 	})
 	if err != nil {
 		n.Close()

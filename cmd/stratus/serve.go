@@ -147,7 +147,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 	qopts := cfg.Query.APIOptions(logger.With("component", "query"), query.BuildInfo{Version: bi.Version, Revision: bi.Revision, BuildDate: bi.BuildDate, GoVersion: bi.GoVersion})
 	qapi := query.NewAPI(db, qopts)
 	qapi.Register(s.api)
-	al, err := startAlerting(&cfg, db, qapi.Engine(), logger)
+	al, err := startAlerting(&cfg, db, qapi.Engine(), s.reg, logger)
 	if err != nil {
 		httpSrv.Close()
 		s.ui.Close()
