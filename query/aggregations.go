@@ -2,12 +2,14 @@ package query
 
 import (
 	"container/heap"
+	"errors"
 	"math"
 	"slices"
 	"sort"
 	"strconv"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/stratus-metrics/stratus/model"
@@ -15,15 +17,91 @@ import (
 
 // group is the running state of one aggregation group at one step.
 type group struct {
-	seen        bool
-	value       float64
-	mean        float64
-	kahanC      float64
-	count       float64
-	incremental bool
-	values      []float64 // quantile
-	heap        sampleHeap
-	complete    bool // limitk: holds k samples
+	aggState
+	values   []float64 // quantile
+	heap     sampleHeap
+	complete bool // limitk: holds k samples
+}
+
+// aggState is the running state of sum, avg, min, max, count, group,
+// stddev and stdvar for one group at one step. It is kept small because a
+// streamed aggregation holds one per group and step.
+type aggState struct {
+	value, mean, kahanC, count float64
+	seen, incremental          bool
+}
+
+// add folds f into the state, exactly as Prometheus' aggregation does
+// (Kahan summation, an incremental mean once a sum overflows).
+func (g *aggState) add(op parser.ItemType, f float64) {
+	if !g.seen {
+		g.seen, g.value, g.mean, g.count = true, f, f, 1
+		switch op {
+		case parser.STDVAR, parser.STDDEV:
+			if math.IsNaN(f) || math.IsInf(f, 0) {
+				g.value = math.NaN()
+			} else {
+				g.value = 0
+			}
+		case parser.GROUP:
+			g.value = 1
+		}
+		return
+	}
+	switch op {
+	case parser.SUM:
+		g.value, g.kahanC = kahanInc(f, g.value, g.kahanC)
+	case parser.AVG:
+		g.count++
+		if !g.incremental {
+			nv, nc := kahanInc(f, g.value, g.kahanC)
+			if !math.IsInf(nv, 0) {
+				g.value, g.kahanC = nv, nc
+				return
+			}
+			// The sum overflows: switch to an incremental mean.
+			g.incremental = true
+			g.mean = g.value / (g.count - 1)
+			g.kahanC /= g.count - 1
+		}
+		q := (g.count - 1) / g.count
+		g.mean, g.kahanC = kahanInc(f/g.count, q*g.mean, q*g.kahanC)
+	case parser.MAX:
+		if g.value < f || math.IsNaN(g.value) {
+			g.value = f
+		}
+	case parser.MIN:
+		if g.value > f || math.IsNaN(g.value) {
+			g.value = f
+		}
+	case parser.COUNT:
+		g.count++
+	case parser.STDVAR, parser.STDDEV:
+		g.count++
+		delta := f - g.mean
+		g.mean += delta / g.count
+		g.value += delta * (f - g.mean)
+	}
+}
+
+// result is the aggregate of a seen state (quantile excepted).
+func (g *aggState) result(op parser.ItemType) float64 {
+	switch op {
+	case parser.AVG:
+		if g.incremental {
+			return g.mean + g.kahanC
+		}
+		return g.value/g.count + g.kahanC/g.count
+	case parser.COUNT:
+		return g.count
+	case parser.STDVAR:
+		return g.value / g.count
+	case parser.STDDEV:
+		return math.Sqrt(g.value / g.count)
+	case parser.SUM:
+		return g.value + g.kahanC
+	}
+	return g.value
 }
 
 // evalAggregate evaluates sum, avg, topk, ... with by/without.
@@ -57,6 +135,15 @@ func (ev *evaluator) evalAggregate(e *parser.AggregateExpr) Matrix {
 		}, e.Expr)
 	}
 
+	if rc := ev.streamableRangeCall(e); rc != nil {
+		return ev.aggregateStreamed(e, grouping, rc)
+	}
+	return ev.evalAggregateGeneral(e, grouping)
+}
+
+// evalAggregateGeneral evaluates any aggregation step by step over its
+// materialized argument.
+func (ev *evaluator) evalAggregateGeneral(e *parser.AggregateExpr, grouping []string) Matrix {
 	var params Matrix
 	if e.Param != nil {
 		params = ev.eval(e.Param).(Matrix)
@@ -161,58 +248,12 @@ func (ev *evaluator) evalAggregate(e *parser.AggregateExpr) Matrix {
 			cursors[si]++
 			f := fs[c].F
 			g := &groups[seriesGroup[si]]
-			if !g.seen {
-				g.seen, g.value, g.mean, g.count = true, f, f, 1
-				switch e.Op {
-				case parser.STDVAR, parser.STDDEV:
-					if math.IsNaN(f) || math.IsInf(f, 0) {
-						g.value = math.NaN()
-					} else {
-						g.value = 0
-					}
-				case parser.QUANTILE:
-					g.values = append(g.values, f)
-				case parser.GROUP:
-					g.value = 1
-				}
-				continue
-			}
 			switch e.Op {
-			case parser.SUM:
-				g.value, g.kahanC = kahanInc(f, g.value, g.kahanC)
-			case parser.AVG:
-				g.count++
-				if !g.incremental {
-					nv, nc := kahanInc(f, g.value, g.kahanC)
-					if !math.IsInf(nv, 0) {
-						g.value, g.kahanC = nv, nc
-						break
-					}
-					// The sum overflows: switch to an incremental mean.
-					g.incremental = true
-					g.mean = g.value / (g.count - 1)
-					g.kahanC /= g.count - 1
-				}
-				q := (g.count - 1) / g.count
-				g.mean, g.kahanC = kahanInc(f/g.count, q*g.mean, q*g.kahanC)
-			case parser.MAX:
-				if g.value < f || math.IsNaN(g.value) {
-					g.value = f
-				}
-			case parser.MIN:
-				if g.value > f || math.IsNaN(g.value) {
-					g.value = f
-				}
-			case parser.COUNT:
-				g.count++
-			case parser.STDVAR, parser.STDDEV:
-				g.count++
-				delta := f - g.mean
-				g.mean += delta / g.count
-				g.value += delta * (f - g.mean)
+			case parser.SUM, parser.AVG, parser.MAX, parser.MIN, parser.COUNT, parser.STDVAR, parser.STDDEV, parser.GROUP:
+				g.add(e.Op, f)
 			case parser.QUANTILE:
+				g.seen = true
 				g.values = append(g.values, f)
-			case parser.GROUP:
 			default:
 				ev.errorf("aggregation %s is not supported", e.Op)
 			}
@@ -222,24 +263,11 @@ func (ev *evaluator) evalAggregate(e *parser.AggregateExpr) Matrix {
 			if !g.seen {
 				continue
 			}
-			v := g.value
-			switch e.Op {
-			case parser.AVG:
-				if g.incremental {
-					v = g.mean + g.kahanC
-				} else {
-					v = g.value/g.count + g.kahanC/g.count
-				}
-			case parser.COUNT:
-				v = g.count
-			case parser.STDVAR:
-				v = g.value / g.count
-			case parser.STDDEV:
-				v = math.Sqrt(g.value / g.count)
-			case parser.QUANTILE:
+			var v float64
+			if e.Op == parser.QUANTILE {
 				v = quantile(param, g.values)
-			case parser.SUM:
-				v = g.value + g.kahanC
+			} else {
+				v = g.result(e.Op)
 			}
 			if result[gi].Floats == nil {
 				result[gi].Floats = make([]FPoint, 0, min(numSteps, 64))
@@ -257,6 +285,167 @@ func (ev *evaluator) evalAggregate(e *parser.AggregateExpr) Matrix {
 		}
 	}
 	return out
+}
+
+// streamableRangeCall returns the prepared range-vector function call of
+// an aggregation that can consume it series by series instead of as a
+// materialized matrix (see aggregateStreamed), or nil. That takes sum,
+// min, max, count or group over a range function (rate, increase,
+// *_over_time, ...) of a selector whose series stay distinct when the
+// function drops __name__: the selector fixes the name, or the function
+// keeps it. Anything else takes the general path.
+func (ev *evaluator) streamableRangeCall(e *parser.AggregateExpr) *rangeCall {
+	switch e.Op {
+	case parser.SUM, parser.MIN, parser.MAX, parser.COUNT, parser.GROUP:
+	default:
+		return nil
+	}
+	if !e.Without && slices.ContainsFunc(e.Grouping, isMetadataLabel) {
+		return nil // by (__name__) must see the name dropped
+	}
+	call, ok := e.Expr.(*parser.Call)
+	if !ok {
+		return nil
+	}
+	name := call.Func.Name
+	fn, ok := functions[name]
+	if !ok || fn.matrix == nil || name == "absent_over_time" {
+		return nil
+	}
+	var ms *parser.MatrixSelector
+	for i := range call.Args {
+		for {
+			p, ok := call.Args[i].(*parser.ParenExpr)
+			if !ok {
+				break
+			}
+			call.Args[i] = p.Expr
+		}
+		if m, ok := call.Args[i].(*parser.MatrixSelector); ok {
+			ms = m
+		}
+	}
+	if ms == nil {
+		return nil
+	}
+	keepName := name == "last_over_time" || name == "first_over_time"
+	fixedName := slices.ContainsFunc(ms.VectorSelector.(*parser.VectorSelector).LabelMatchers, func(m *labels.Matcher) bool {
+		return m.Name == model.MetricName && m.Type == labels.MatchEqual
+	})
+	if !keepName && !fixedName {
+		return nil
+	}
+	return ev.prepareRangeCall(call, fn)
+}
+
+// errNotStreamable aborts a streamed aggregation that met a series it
+// cannot handle, so that the general path evaluates the expression.
+var errNotStreamable = errors.New("BUG: streamed aggregation fell through")
+
+// aggregateStreamed evaluates sum, min, max, count or group of a range
+// function series by series: each selected series' function values are
+// computed into a reused buffer and folded into the groups' per-step
+// accumulators at once, so the function's result (series x steps) is
+// never materialized; only groups x steps is held. For every group and
+// step the values arrive in the same order as in the step-by-step general
+// path, so sums round identically.
+//
+// The accumulators are the result's own points: F holds the running
+// value, and a group's points are compacted in place at the end.
+func (ev *evaluator) aggregateStreamed(e *parser.AggregateExpr, grouping []string, rc *rangeCall) (out Matrix) {
+	saved := *ev.stats
+	defer func() {
+		// A series with __type__ or __unit__ could collide with another
+		// once its metadata labels are dropped: let the general path,
+		// which reports such collisions, evaluate from scratch.
+		if r := recover(); r != nil {
+			if r != errNotStreamable {
+				panic(r)
+			}
+			*ev.stats = saved
+			out = ev.evalAggregateGeneral(e, grouping)
+		}
+	}()
+	n := ev.numSteps()
+	keyOf := groupKeyFunc(grouping, e.Without)
+	groupIndex := map[string]int{}
+	// Per group: the result's points, n of them while accumulating (F
+	// holds the running value), whether each step has a value and, for
+	// sum, the Kahan compensation. Each is allocated at its final size.
+	var (
+		result Matrix
+		seen   [][]bool
+		comp   [][]float64
+		buf    []FPoint
+	)
+	rc.rs.each(func(ls model.Labels, pts []FPoint) {
+		buf = rc.points(buf[:0], pts)
+		if len(buf) == 0 {
+			return
+		}
+		if !rc.keepName && slices.ContainsFunc(ls, func(l model.Label) bool { return l.Name != model.MetricName && isMetadataLabel(l.Name) }) {
+			panic(errNotStreamable)
+		}
+		k := keyOf(ls)
+		gi, ok := groupIndex[k]
+		if !ok {
+			gi = len(result)
+			groupIndex[k] = gi
+			result = append(result, Series{Metric: groupLabels(ls, e.Grouping, e.Without), Floats: make([]FPoint, n)})
+			seen = append(seen, make([]bool, n))
+			if e.Op == parser.SUM {
+				comp = append(comp, make([]float64, n))
+			}
+		}
+		acc, sn := result[gi].Floats, seen[gi]
+		var cp []float64
+		if e.Op == parser.SUM {
+			cp = comp[gi]
+		}
+		for _, p := range buf {
+			i := int((p.T - ev.start) / ev.interval)
+			f := p.F
+			if !sn[i] {
+				sn[i] = true
+				acc[i].F = f
+				if e.Op == parser.COUNT || e.Op == parser.GROUP {
+					acc[i].F = 1
+				}
+				continue
+			}
+			switch e.Op {
+			case parser.SUM:
+				acc[i].F, cp[i] = kahanInc(f, acc[i].F, cp[i])
+			case parser.MAX:
+				if acc[i].F < f || math.IsNaN(acc[i].F) {
+					acc[i].F = f
+				}
+			case parser.MIN:
+				if acc[i].F > f || math.IsNaN(acc[i].F) {
+					acc[i].F = f
+				}
+			case parser.COUNT:
+				acc[i].F++
+			}
+		}
+	})
+	for gi := range result {
+		pts := result[gi].Floats
+		j := 0
+		for k := range pts {
+			if !seen[gi][k] {
+				continue
+			}
+			v := pts[k].F
+			if e.Op == parser.SUM {
+				v += comp[gi][k]
+			}
+			pts[j] = FPoint{T: ev.start + int64(k)*ev.interval, F: v}
+			j++
+		}
+		result[gi].Floats = pts[:j:j]
+	}
+	return result
 }
 
 func vecToMatrix(v Vector, ts int64) Matrix {

@@ -3,6 +3,7 @@ package query
 import (
 	"math"
 	"slices"
+	"unsafe"
 
 	"github.com/prometheus/prometheus/promql/parser"
 
@@ -171,7 +172,7 @@ func (ev *evaluator) vectorBinop(op parser.ItemType, lhs, rhs Vector, m *parser.
 				v = 1
 			}
 		}
-		metric := resultMetric(ls.Metric, rs.Metric, op, m, returnBool, eh)
+		metric := eh.cachedResultMetric(ls.Metric, rs.Metric, op, m, returnBool)
 		if m.Card == parser.CardOneToOne {
 			if matchedOnce[o] {
 				ev.errorf("multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)")
@@ -240,6 +241,33 @@ func resultMetric(lhs, rhs model.Labels, op parser.ItemType, m *parser.VectorMat
 		}
 	}
 	return eh.lb.Labels()
+}
+
+// metricPairKey identifies a pair of input label sets by their backing
+// arrays: across the steps of one binary operation, a series' samples all
+// carry the same label slice.
+type metricPairKey struct {
+	l, r       *model.Label
+	lLen, rLen int
+}
+
+// cachedResultMetric returns resultMetric for the pair, computing it once
+// per pair and binary operation rather than at every step, where building
+// the labels dominated a join's allocations.
+func (eh *evalHelper) cachedResultMetric(lhs, rhs model.Labels, op parser.ItemType, m *parser.VectorMatching, returnBool bool) model.Labels {
+	k := metricPairKey{unsafe.SliceData(lhs), unsafe.SliceData(rhs), len(lhs), len(rhs)}
+	if k.l == nil || k.r == nil {
+		return resultMetric(lhs, rhs, op, m, returnBool, eh)
+	}
+	if ls, ok := eh.metrics[k]; ok {
+		return ls
+	}
+	if eh.metrics == nil {
+		eh.metrics = map[metricPairKey]model.Labels{}
+	}
+	ls := resultMetric(lhs, rhs, op, m, returnBool, eh)
+	eh.metrics[k] = ls
+	return ls
 }
 
 func changesMetricSchema(op parser.ItemType) bool {

@@ -373,6 +373,7 @@ type evalHelper struct {
 	rightSig []Sample
 	matched  []map[uint64]struct{}
 	lb       model.Builder
+	metrics  map[metricPairKey]model.Labels // see cachedResultMetric
 }
 
 // stepFunc computes one step of a node from its arguments' vectors at that
@@ -424,7 +425,6 @@ func (ev *evaluator) rangeEval(matching *parser.VectorMatching, fn stepFunc, exp
 	}
 	index := map[uint64]*outSeries{}
 	var order []*outSeries
-	numSteps := ev.numSteps()
 	for ts := ev.start; ts <= ev.end; ts += ev.interval {
 		ev.tick()
 		for i := range exprs {
@@ -465,7 +465,10 @@ func (ev *evaluator) rangeEval(matching *parser.VectorMatching, fn stepFunc, exp
 					ev.errorf("vector cannot contain metrics with the same labelset")
 				}
 			} else {
-				os = &outSeries{Series: Series{Metric: s.Metric, Floats: make([]FPoint, 0, min(numSteps, 64))}}
+				// Room for every remaining step: most series have a
+				// value at all of them, and growing by doubling would
+				// allocate twice as much.
+				os = &outSeries{Series: Series{Metric: s.Metric, Floats: make([]FPoint, 0, int((ev.end-ts)/ev.interval)+1)}}
 				index[h] = os
 				order = append(order, os)
 			}

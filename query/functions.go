@@ -275,6 +275,41 @@ func (ev *evaluator) evalCall(e *parser.Call) Value {
 // (a selector or a subquery): series by series, it slides the left-open
 // window (t - range, t] over the series' points, step by step.
 func (ev *evaluator) evalRangeFunction(e *parser.Call, fn function) Matrix {
+	rc := ev.prepareRangeCall(e, fn)
+	var (
+		out Matrix
+		buf []FPoint
+	)
+	rc.rs.each(func(ls model.Labels, pts []FPoint) {
+		buf = rc.points(buf[:0], pts)
+		if len(buf) > 0 {
+			if !rc.keepName {
+				ls = dropMetricName(ls)
+			}
+			// An exact-size copy: buf is reused for the next series.
+			out = append(out, Series{Metric: ls, Floats: slices.Clone(buf)})
+		}
+	})
+	if e.Func.Name == "absent_over_time" {
+		return ev.absentOverTime(out, e.Args[0])
+	}
+	return ev.mergeSameLabels(out)
+}
+
+// rangeCall is a call of a range-vector function made ready for
+// evaluation: its range source, its scalar parameters evaluated over the
+// steps, and a reused call context.
+type rangeCall struct {
+	ev       *evaluator
+	call     *parser.Call
+	fn       function
+	rs       rangeSource
+	params   []Matrix
+	c        *callCtx
+	keepName bool // last_over_time and first_over_time keep __name__
+}
+
+func (ev *evaluator) prepareRangeCall(e *parser.Call, fn function) *rangeCall {
 	name := e.Func.Name
 	matIdx := -1
 	for i, a := range e.Args {
@@ -293,51 +328,47 @@ func (ev *evaluator) evalRangeFunction(e *parser.Call, fn function) Matrix {
 		}
 	}
 	rs := ev.rangeSourceOf(e.Args[matIdx])
-	keepName := name == "last_over_time" || name == "first_over_time"
-	numSteps := ev.numSteps()
-	c := &callCtx{rng: rs.rng, params: make([]float64, len(e.Args))}
-	var out Matrix
-	rs.each(func(ls model.Labels, pts []FPoint) {
-		var floats []FPoint
-		lo, hi := 0, 0
-		for ts := ev.start; ts <= ev.end; ts += ev.interval {
-			ev.tick()
-			ref, evalTs := ts, ts
-			if rs.at != nil {
-				ref, evalTs = *rs.at, ev.start
-			}
-			maxt := ref - rs.offset
-			mint := maxt - rs.rng
-			for hi < len(pts) && pts[hi].T <= maxt {
-				hi++
-			}
-			for lo < hi && pts[lo].T <= mint {
-				lo++
-			}
-			for i, p := range params {
-				if p != nil {
-					c.params[i] = scalarAt(p, ts)
-				}
-			}
-			c.ts, c.rangeStart, c.rangeEnd = evalTs, mint, maxt
-			if v, ok := fn.matrix(pts[lo:hi], c); ok {
-				if floats == nil {
-					floats = make([]FPoint, 0, numSteps)
-				}
-				floats = append(floats, FPoint{T: ts, F: v})
-			}
-		}
-		if len(floats) > 0 {
-			if !keepName {
-				ls = dropMetricName(ls)
-			}
-			out = append(out, Series{Metric: ls, Floats: floats})
-		}
-	})
-	if name == "absent_over_time" {
-		return ev.absentOverTime(out, e.Args[0])
+	return &rangeCall{
+		ev:       ev,
+		call:     e,
+		fn:       fn,
+		rs:       rs,
+		params:   params,
+		c:        &callCtx{rng: rs.rng, params: make([]float64, len(e.Args))},
+		keepName: name == "last_over_time" || name == "first_over_time",
 	}
-	return ev.mergeSameLabels(out)
+}
+
+// points appends to dst the function's value at every step where it has
+// one, for one series whose points cover the query range.
+func (rc *rangeCall) points(dst []FPoint, pts []FPoint) []FPoint {
+	ev, rs, c := rc.ev, &rc.rs, rc.c
+	lo, hi := 0, 0
+	for ts := ev.start; ts <= ev.end; ts += ev.interval {
+		ev.tick()
+		ref, evalTs := ts, ts
+		if rs.at != nil {
+			ref, evalTs = *rs.at, ev.start
+		}
+		maxt := ref - rs.offset
+		mint := maxt - rs.rng
+		for hi < len(pts) && pts[hi].T <= maxt {
+			hi++
+		}
+		for lo < hi && pts[lo].T <= mint {
+			lo++
+		}
+		for i, p := range rc.params {
+			if p != nil {
+				c.params[i] = scalarAt(p, ts)
+			}
+		}
+		c.ts, c.rangeStart, c.rangeEnd = evalTs, mint, maxt
+		if v, ok := rc.fn.matrix(pts[lo:hi], c); ok {
+			dst = append(dst, FPoint{T: ts, F: v})
+		}
+	}
+	return dst
 }
 
 // absentOverTime returns 1 at the steps where no input series had a point
