@@ -14,8 +14,6 @@ package query_test
 
 import (
 	"context"
-	"fmt"
-	"math/rand/v2"
 	"os"
 	"runtime"
 	"strconv"
@@ -28,11 +26,12 @@ import (
 
 	"github.com/stratus-metrics/stratus/model"
 	"github.com/stratus-metrics/stratus/query"
+	"github.com/stratus-metrics/stratus/query/querytest"
 )
 
 const (
-	benchInterval = 10_000
-	benchSamples  = 720 // 2h
+	benchInterval = querytest.BenchInterval
+	benchSamples  = querytest.BenchSamples
 )
 
 var (
@@ -46,45 +45,12 @@ func benchSeries(b *testing.B) []model.TimeSeries {
 		if s := os.Getenv("STRATUS_BENCH_SERIES"); s != "" {
 			var err error
 			if n, err = strconv.Atoi(s); err != nil {
-				panic(err)
+				b.Fatalf("STRATUS_BENCH_SERIES=%q: %v", s, err)
 			}
 		}
-		rng := rand.New(rand.NewPCG(7, 7))
-		codes := []string{"200", "201", "404", "500", "503"}
-		les := []string{"0.005", "0.01", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "10", "+Inf"}
-		for i := 0; len(benchData) < n/2; i++ {
-			handler := fmt.Sprintf("/api/v%d/items/%d", i%3, i/5%20)
-			ls := model.FromStrings(model.MetricName, "http_requests_total", "job", "api",
-				"instance", fmt.Sprintf("10.1.%d.%d:8080", i/250, i%250/5), "handler", handler, "code", codes[i%5])
-			benchData = append(benchData, model.TimeSeries{Labels: ls, Samples: counterSamples(rng, 5)})
-		}
-		for i := 0; len(benchData) < n; i++ {
-			counts := counterSamples(rng, 1)
-			for j, le := range les {
-				if len(benchData) >= n {
-					break
-				}
-				ls := model.FromStrings(model.MetricName, "request_duration_seconds_bucket", "job", "api",
-					"instance", fmt.Sprintf("10.1.%d.%d:8080", i/50, i%50), "le", le)
-				s := make([]model.Sample, len(counts))
-				for k, c := range counts {
-					s[k] = model.Sample{T: c.T, V: c.V * float64(j+1)}
-				}
-				benchData = append(benchData, model.TimeSeries{Labels: ls, Samples: s})
-			}
-		}
+		benchData = querytest.BenchData(n, 0)
 	})
 	return benchData
-}
-
-func counterSamples(rng *rand.Rand, rate int) []model.Sample {
-	s := make([]model.Sample, benchSamples)
-	v := float64(rng.IntN(1000))
-	for i := range s {
-		v += float64(rng.IntN(10 * rate))
-		s[i] = model.Sample{T: int64(i) * benchInterval, V: v}
-	}
-	return s
 }
 
 type benchEnv struct {
@@ -125,26 +91,18 @@ func measure(n int, f func()) (ns, bytes float64) {
 }
 
 func BenchmarkQueryVsPrometheus(b *testing.B) {
-	queries := []struct{ name, expr string }{
-		{"sum_rate", `sum by (code) (rate(http_requests_total[5m]))`},
-		{"histogram_quantile", `histogram_quantile(0.99, sum by (le) (rate(request_duration_seconds_bucket[5m])))`},
-		{"topk", `topk(10, rate(http_requests_total[5m]))`},
-		{"regex", `sum(rate(http_requests_total{handler=~"/api/v1/.*", code=~"5.."}[5m]))`},
-		{"subquery", `max_over_time(sum by (code) (rate(http_requests_total[1m]))[30m:1m])`},
-		{"join", `sum by (instance) (rate(http_requests_total{code=~"5.."}[5m])) / on (instance) sum by (instance) (rate(http_requests_total[5m]))`},
-	}
 	e := loadBenchEnv(b)
 	ctx := context.Background()
 	start, end, step := time.UnixMilli(0), time.UnixMilli(benchSamples*benchInterval), time.Minute
-	for _, q := range queries {
-		b.Run(q.name, func(b *testing.B) {
+	for _, q := range querytest.BenchQueries {
+		b.Run(q.Name, func(b *testing.B) {
 			ours := func() {
-				if _, err := e.ours.Range(ctx, q.expr, start, end, step); err != nil {
+				if _, err := e.ours.Range(ctx, q.Expr, start, end, step); err != nil {
 					b.Fatal(err)
 				}
 			}
 			prom := func() {
-				pq, err := e.pe.NewRangeQuery(ctx, e.prom, nil, q.expr, start, end, step)
+				pq, err := e.pe.NewRangeQuery(ctx, e.prom, nil, q.Expr, start, end, step)
 				if err != nil {
 					b.Fatal(err)
 				}
