@@ -18,9 +18,11 @@ all: build
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/stratus
 
-## run: build and start Stratus with its embedded defaults.
+## run: build and start the demo: Stratus with its embedded defaults, a
+## simulated migration pushing to it, alert rules and a webhook sink.
+## Plain server: ./bin/stratus serve
 run: build
-	./$(BIN) serve
+	./$(BIN) demo
 
 ## test: the whole suite, with the race detector; what CI runs.
 test:

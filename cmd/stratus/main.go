@@ -22,6 +22,7 @@ import (
 const usage = `Stratus: dimensional metrics, PromQL and the Atlas stack language, alerting.
 
 Usage:
+  stratus demo [flags]      start the server with a simulated migration, alerts and a webhook sink
   stratus serve [flags]     start the server
   stratus simulate [flags]  push a simulated cloud migration and microservices to a server
   stratus loadgen [flags]   push remote-write load to a server and report samples/s
@@ -48,6 +49,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		err = serveCmd(ctx, args[1:], stdout, stderr)
+	case "demo":
+		err = demoCmd(ctx, args[1:], stdout, stderr)
 	case "simulate":
 		err = simulateCmd(ctx, args[1:], stdout, stderr)
 	case "loadgen":

@@ -26,9 +26,14 @@ import (
 
 // parseServeFlags builds the Config: defaults, then --config, then the
 // flags the user set explicitly (so a flag always wins over the file).
-func parseServeFlags(name string, args []string, stderr io.Writer) (Config, error) {
+//
+// extra, when not nil, registers more flags (stratus demo's) before parsing.
+func parseServeFlags(name string, args []string, stderr io.Writer, extra func(*flag.FlagSet)) (Config, error) {
 	cfg := defaultConfig()
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	if extra != nil {
+		extra(fs)
+	}
 	fs.SetOutput(stderr)
 	configFile := fs.String("config", "", "YAML configuration file (optional; flags override it)")
 	listen := fs.String("listen-addr", cfg.ListenAddr, "address the HTTP server listens on")
@@ -75,12 +80,19 @@ func parseServeFlags(name string, args []string, stderr io.Writer) (Config, erro
 }
 
 func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg, err := parseServeFlags("stratus serve", args, stderr)
+	cfg, err := parseServeFlags("stratus serve", args, stderr, nil)
 	if err != nil {
 		return err
 	}
 	logger := newLogger(&cfg, stderr)
-	return serve(ctx, cfg, logger, stdout)
+	return serve(ctx, cfg, logger, stdout, serveExtras{})
+}
+
+// serveExtras lets a command built on serve (stratus demo) add routes that
+// answer before storage opens, and act once the server is ready.
+type serveExtras struct {
+	routes func(*mux.Router)
+	ready  func(addr string)
 }
 
 // stringList is a repeatable string flag.
@@ -103,7 +115,7 @@ type server struct {
 
 // serve runs Stratus until ctx is cancelled, then shuts down gracefully:
 // stop accepting requests, finish in-flight ones, close storage.
-func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Writer) error {
+func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Writer, extras serveExtras) error {
 	s := &server{cfg: cfg, logger: logger, reg: prometheus.NewRegistry(), router: mux.NewRouter()}
 	bi := readBuildInfo()
 	s.reg.MustRegister(
@@ -115,6 +127,9 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 			ConstLabels: prometheus.Labels{"version": bi.Version, "revision": bi.Revision, "goversion": bi.GoVersion},
 		}, func() float64 { return 1 }),
 	)
+	if extras.routes != nil {
+		extras.routes(s.router) // before routes() adds its catch-all
+	}
 	s.routes()
 
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
@@ -159,6 +174,9 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 	al.reloadOnSIGHUP(ctx)
 	s.ready.Store(true)
 	fmt.Fprintf(stdout, "Stratus is ready at http://%s/\n", ln.Addr())
+	if extras.ready != nil {
+		extras.ready(ln.Addr().String())
+	}
 
 	select {
 	case <-ctx.Done():

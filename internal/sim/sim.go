@@ -34,6 +34,9 @@ type Config struct {
 	// IncidentEvery is the time between the starts of two incidents, and
 	// IncidentLength how long each lasts.
 	IncidentEvery, IncidentLength time.Duration
+	// FirstIncidentAfter is when the first incident starts, so that a
+	// newcomer sees one soon; later ones follow every IncidentEvery.
+	FirstIncidentAfter time.Duration
 	// CutoverDuration is how long one country's cut-over takes.
 	CutoverDuration time.Duration
 	Seed            uint64
@@ -49,6 +52,7 @@ func DefaultConfig() Config {
 		InstancesPerService: 3,
 		IncidentEvery:       3 * time.Minute,
 		IncidentLength:      90 * time.Second,
+		FirstIncidentAfter:  30 * time.Second,
 		CutoverDuration:     20 * time.Minute,
 		Seed:                1,
 	}
@@ -73,6 +77,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.IncidentLength <= 0 || c.IncidentLength > c.IncidentEvery {
 		c.IncidentLength = min(d.IncidentLength, c.IncidentEvery)
+	}
+	if c.FirstIncidentAfter <= 0 || c.FirstIncidentAfter > c.IncidentEvery {
+		c.FirstIncidentAfter = min(d.FirstIncidentAfter, c.IncidentEvery/2)
 	}
 	if c.CutoverDuration <= 0 {
 		c.CutoverDuration = d.CutoverDuration
@@ -221,8 +228,7 @@ func (s *Scenario) newInstance(svc *service, t time.Time) *instance {
 // through the kinds and their targets deterministically.
 func (s *Scenario) IncidentAt(t time.Time) (Incident, bool) {
 	el := t.Sub(s.start)
-	// The first incident starts early so a newcomer sees one soon.
-	lead := s.cfg.IncidentEvery / 6
+	lead := s.cfg.FirstIncidentAfter
 	if el < lead {
 		return Incident{}, false
 	}
@@ -324,7 +330,7 @@ func (s *Scenario) Step(t time.Time) Batch {
 				lagTarget = 420 + 60*s.rng.Float64()
 				failRatio = 0.03
 			}
-			st.lag += (lagTarget - st.lag) * min(1, dt/15)
+			st.lag += (lagTarget - st.lag) * min(1, dt/8)
 			applied := writes
 			if st.lag > 60 {
 				applied *= 0.5

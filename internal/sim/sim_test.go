@@ -28,7 +28,7 @@ outer:
 // TestIncidentsRotateAndResolve checks that each incident kind shows in the
 // metrics the rules watch while it runs, and is gone after it ends.
 func TestIncidentsRotateAndResolve(t *testing.T) {
-	cfg := Config{IncidentEvery: time.Minute, IncidentLength: 40 * time.Second, Seed: 7}
+	cfg := Config{IncidentEvery: time.Minute, IncidentLength: 40 * time.Second, FirstIncidentAfter: 10 * time.Second, Seed: 7}
 	start := time.Unix(1_800_000_000, 0)
 	s := New(cfg, start)
 	seen := map[string]bool{}
