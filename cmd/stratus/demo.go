@@ -155,4 +155,3 @@ func (s *webhookSink) list(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": out})
 }
-
