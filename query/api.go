@@ -157,6 +157,10 @@ func (a *API) query(r *http.Request) apiResult {
 		}
 		ts = t
 	}
+	limit, lres := parseLimit(r)
+	if lres != nil {
+		return *lres
+	}
 	ctx, cancel, res := a.queryContext(r)
 	if res.err != nil {
 		return res
@@ -166,7 +170,7 @@ func (a *API) query(r *http.Request) apiResult {
 	if err != nil {
 		return apiResult{err: engineError(err)}
 	}
-	return apiResult{data: queryData{qr.Value}, warnings: qr.Warnings}
+	return limitedQueryResult(qr, limit)
 }
 
 func (a *API) queryRange(r *http.Request) apiResult {
@@ -191,6 +195,10 @@ func (a *API) queryRange(r *http.Request) apiResult {
 	if end.Sub(start)/step > time.Duration(a.opts.MaxPointsPerSeries) {
 		return apiResult{err: &apiError{typ: errBadData, err: fmt.Errorf("exceeded maximum resolution of %s points per timeseries. Try decreasing the query resolution (?step=XX)", thousands(a.opts.MaxPointsPerSeries))}}
 	}
+	limit, lres := parseLimit(r)
+	if lres != nil {
+		return *lres
+	}
 	ctx, cancel, res := a.queryContext(r)
 	if res.err != nil {
 		return res
@@ -200,7 +208,17 @@ func (a *API) queryRange(r *http.Request) apiResult {
 	if err != nil {
 		return apiResult{err: engineError(err)}
 	}
-	return apiResult{data: queryData{qr.Value}, warnings: qr.Warnings}
+	return limitedQueryResult(qr, limit)
+}
+
+// limitedQueryResult is a query's answer cut to limit series.
+func limitedQueryResult(qr *Result, limit int) apiResult {
+	v, cut := limitValue(qr.Value, limit)
+	warnings := qr.Warnings
+	if cut {
+		warnings = append(slices.Clip(warnings), truncatedWarning)
+	}
+	return apiResult{data: queryData{v}, warnings: warnings}
 }
 
 func (a *API) queryContext(r *http.Request) (context.Context, context.CancelFunc, apiResult) {
@@ -253,6 +271,56 @@ func parseMatchers(r *http.Request) ([][]*model.Matcher, *apiResult) {
 	return out, nil
 }
 
+// truncatedWarning is what Prometheus 3 warns when `limit` cut an answer.
+const truncatedWarning = "results truncated due to limit"
+
+// parseLimit reads the optional `limit` parameter of the query, series and
+// label endpoints, as Prometheus 3 does: a non-negative integer, 0 or
+// absent meaning no limit.
+func parseLimit(r *http.Request) (int, *apiResult) {
+	s := r.FormValue("limit")
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err == nil && n < 0 {
+		err = errors.New("limit must be non-negative")
+	}
+	if err != nil {
+		res := invalidParam(err, "limit")
+		return 0, &res
+	}
+	return n, nil
+}
+
+// limitStrings truncates a sorted answer to limit entries, with
+// Prometheus' warning when it cut something.
+func limitStrings(ss []string, limit int) apiResult {
+	if limit > 0 && len(ss) > limit {
+		return apiResult{data: ss[:limit], warnings: []string{truncatedWarning}}
+	}
+	return apiResult{data: ss}
+}
+
+// limitValue truncates a vector or matrix to limit series (after the
+// engine's ordering, so a limited sort() keeps its first entries).
+func limitValue(v Value, limit int) (Value, bool) {
+	if limit <= 0 {
+		return v, false
+	}
+	switch x := v.(type) {
+	case Vector:
+		if len(x) > limit {
+			return x[:limit], true
+		}
+	case Matrix:
+		if len(x) > limit {
+			return x[:limit], true
+		}
+	}
+	return v, false
+}
+
 func (a *API) series(r *http.Request) apiResult {
 	if len(r.Form["match[]"]) == 0 {
 		return apiResult{err: &apiError{typ: errBadData, err: errors.New("no match[] parameter provided")}}
@@ -262,6 +330,10 @@ func (a *API) series(r *http.Request) apiResult {
 		return *res
 	}
 	sets, res := parseMatchers(r)
+	if res != nil {
+		return *res
+	}
+	limit, res := parseLimit(r)
 	if res != nil {
 		return *res
 	}
@@ -282,11 +354,15 @@ func (a *API) series(r *http.Request) apiResult {
 		}
 	}
 	slices.SortFunc(all, model.Compare)
+	var warnings []string
+	if limit > 0 && len(all) > limit {
+		all, warnings = all[:limit], []string{truncatedWarning}
+	}
 	out := make([]labelsJSON, len(all))
 	for i, ls := range all {
 		out[i] = labelsJSON(ls)
 	}
-	return apiResult{data: out}
+	return apiResult{data: out, warnings: warnings}
 }
 
 func (a *API) labelNames(r *http.Request) apiResult {
@@ -295,6 +371,10 @@ func (a *API) labelNames(r *http.Request) apiResult {
 		return *res
 	}
 	sets, res := parseMatchers(r)
+	if res != nil {
+		return *res
+	}
+	limit, res := parseLimit(r)
 	if res != nil {
 		return *res
 	}
@@ -309,7 +389,7 @@ func (a *API) labelNames(r *http.Request) apiResult {
 		}
 		names = append(names, ns...)
 	}
-	return apiResult{data: sortedUnique(names)}
+	return limitStrings(sortedUnique(names), limit)
 }
 
 func (a *API) labelValues(r *http.Request) apiResult {
@@ -325,6 +405,10 @@ func (a *API) labelValues(r *http.Request) apiResult {
 	if res != nil {
 		return *res
 	}
+	limit, res := parseLimit(r)
+	if res != nil {
+		return *res
+	}
 	if len(sets) == 0 {
 		sets = [][]*model.Matcher{nil}
 	}
@@ -336,7 +420,7 @@ func (a *API) labelValues(r *http.Request) apiResult {
 		}
 		values = append(values, vs...)
 	}
-	return apiResult{data: sortedUnique(values)}
+	return limitStrings(sortedUnique(values), limit)
 }
 
 func (a *API) formatQuery(r *http.Request) apiResult {

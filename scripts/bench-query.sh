@@ -26,7 +26,7 @@ SERIES=${SERIES:-10000}
 PROFILE=${PROFILE:-}
 
 command -v victoria-metrics >/dev/null || { echo "bench-query: victoria-metrics not found; see the header of $0" >&2; exit 1; }
-echo "== $(victoria-metrics -version 2>&1 | head -1); $(go version); $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== victoria-metrics $(dpkg-query -W -f '${Version}' victoria-metrics 2>/dev/null || echo "(version unknown)"); $(go version); $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 if [ -n "$PROFILE" ]; then
   PROFILE=$(realpath -m "$PROFILE")
