@@ -166,3 +166,8 @@ func (db *DB) seriesUpTo(last uint32) iter.Seq[*memSeries] {
 
 // NumSeries returns the number of series held.
 func (db *DB) NumSeries() int { return int(db.numSeries.Load()) }
+
+// Stats returns the index's cardinality: series and label-pair counts and
+// the topN metric names, label names and pairs by series, for the
+// cardinality explorer.
+func (db *DB) Stats(topN int) index.Stats { return db.index.Stats(topN) }

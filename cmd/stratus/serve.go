@@ -226,6 +226,12 @@ func (s *server) routes() {
 
 	// The web UI's pages and assets answer during WAL replay too.
 	s.ui = ui.New(ui.Options{DataDir: s.cfg.DataDir, Config: s.cfg, Gatherer: s.reg, Instance: s.cfg.ListenAddr, Logger: s.logger.With("component", "ui"),
+		Cardinality: cardinalityFrom(func() *tsdb.DB {
+			if !s.ready.Load() {
+				return nil
+			}
+			return s.db
+		}),
 		Storage: func() ui.Storage {
 			if !s.ready.Load() {
 				return nil
