@@ -53,12 +53,15 @@ type request struct {
 	// The batch and the arenas its series slice into. A series' labels and
 	// samples are contiguous in labels/samples; start* mark the series
 	// being built.
-	batch        []model.TimeSeries
-	origins      []int // per batch series: the row it came from, for messages
-	labels       []model.Label
-	samples      []model.Sample
-	labelStart   int
-	sampleStart  int
+	batch       []model.TimeSeries
+	origins     []int // per batch series: the row it came from, for messages
+	labels      []model.Label
+	samples     []model.Sample
+	labelStart  int
+	sampleStart int
+	// labelsASCII is set by a decoder that found every label string of the
+	// series being built to be ASCII, so validation need not check UTF-8.
+	labelsASCII  bool
 	seriesInReq  int
 	stopDecoding bool // a storage error or the per-request series limit ended the request
 
@@ -145,6 +148,7 @@ func (r *request) release() {
 func (r *request) startSeries() {
 	r.labelStart = len(r.labels)
 	r.sampleStart = len(r.samples)
+	r.labelsASCII = false
 }
 
 func (r *request) addLabel(name, value string) {
@@ -225,7 +229,7 @@ func (r *request) finishSeries(row int) {
 		return
 	}
 	r.seriesInReq++
-	ls, err := r.h.validateLabels(model.Labels(r.labels[r.labelStart:]))
+	ls, err := r.h.validateLabels(model.Labels(r.labels[r.labelStart:]), r.labelsASCII)
 	if err != nil {
 		reason := reasonInvalidLabels
 		var le *limitError

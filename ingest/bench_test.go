@@ -64,18 +64,31 @@ func benchServe(b *testing.B, path string, body []byte, samples int, headers ...
 	b.ReportMetric(float64(samples)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
 }
 
+// BenchmarkRemoteWrite decodes and validates remote write 1.0 requests,
+// with labels in benchLabels' order (which needs sorting) and sorted, as
+// Prometheus and vmagent send them.
 func BenchmarkRemoteWrite(b *testing.B) {
-	var series []prompb.TimeSeries
-	for i := range benchSeries {
-		ls := benchLabels(i)
-		ts := prompb.TimeSeries{Samples: []prompb.Sample{{Value: float64(i), Timestamp: testNowMs}}}
-		for j := 0; j < len(ls); j += 2 {
-			ts.Labels = append(ts.Labels, prompb.Label{Name: ls[j], Value: ls[j+1]})
-		}
-		series = append(series, ts)
+	for _, sorted := range []bool{false, true} {
+		b.Run(fmt.Sprintf("sorted=%v", sorted), func(b *testing.B) {
+			var series []prompb.TimeSeries
+			for i := range benchSeries {
+				ls := benchLabels(i)
+				if sorted {
+					ls = ls[:0:0]
+					for _, l := range model.FromStrings(benchLabels(i)...) {
+						ls = append(ls, l.Name, l.Value)
+					}
+				}
+				ts := prompb.TimeSeries{Samples: []prompb.Sample{{Value: float64(i), Timestamp: testNowMs}}}
+				for j := 0; j < len(ls); j += 2 {
+					ts.Labels = append(ts.Labels, prompb.Label{Name: ls[j], Value: ls[j+1]})
+				}
+				series = append(series, ts)
+			}
+			body := rwBody(b, series...)
+			benchServe(b, "/api/v1/write", body, benchSeries, "Content-Encoding", "snappy", "Content-Type", "application/x-protobuf")
+		})
 	}
-	body := rwBody(b, series...)
-	benchServe(b, "/api/v1/write", body, benchSeries, "Content-Encoding", "snappy", "Content-Type", "application/x-protobuf")
 }
 
 func BenchmarkRemoteWriteV2(b *testing.B) {

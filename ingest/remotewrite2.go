@@ -36,9 +36,9 @@ func setRW2Headers(w http.ResponseWriter, r *request) {
 //
 // labels_refs are pairs of indexes into symbols (name, value). Symbols are
 // read in a first pass over the top-level fields, so that their order in
-// the message does not matter; the strings alias one copy of the body.
+// the message does not matter; the strings alias the body (see bodyString).
 func (r *request) decodeRemoteWriteV2(buf []byte) error {
-	s := string(buf)
+	s := bodyString(buf)
 	syms := r.symbols[:0]
 	for b := buf; len(b) > 0; {
 		f, rest, err := nextField(b)

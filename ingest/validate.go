@@ -23,7 +23,59 @@ func (e *limitError) Error() string { return e.msg }
 // count and length limits, UTF-8 (and the legacy character set when
 // configured), then model.Labels.Validate (unique non-empty names, a metric
 // name). The whole series is judged before any of it reaches a batch.
-func (h *Handler) validateLabels(ls model.Labels) (model.Labels, error) {
+//
+// ascii says that the caller has checked every label string to be ASCII,
+// and so valid UTF-8.
+func (h *Handler) validateLabels(ls model.Labels, ascii bool) (model.Labels, error) {
+	if ls, ok := h.labelsValid(ls, ascii); ok {
+		return ls, nil
+	}
+	// Something is wrong, or the labels are not sorted: judge them again
+	// step by step, which sorts them and words the error.
+	return h.checkLabels(ls)
+}
+
+// labelsValid is validateLabels' fast path: one pass that drops empty
+// values in place and reports whether the remaining labels pass every rule
+// of checkLabels as they are, already sorted. It says nothing about what
+// is wrong; on false, checkLabels judges the labels it returns. Senders
+// such as Prometheus sort their labels, so almost every series ends here;
+// it replaced separate passes for the limits, the order and
+// model.Labels.Validate.
+func (h *Handler) labelsValid(ls model.Labels, ascii bool) (model.Labels, bool) {
+	cfg := &h.cfg
+	n := 0
+	hasName := false
+	prev := ""
+	valid := true
+	for _, l := range ls {
+		if l.Value == "" {
+			continue // Prometheus treats an empty value as an absent label.
+		}
+		ls[n] = l
+		n++
+		// Names must be non-empty and strictly increasing: sorted and
+		// unique.
+		if valid && (l.Name == "" || n > 1 && prev >= l.Name ||
+			len(l.Name) > cfg.MaxLabelNameLength || len(l.Value) > cfg.MaxLabelValueLength ||
+			!ascii && (!utf8.ValidString(l.Name) || !utf8.ValidString(l.Value))) {
+			valid = false
+		}
+		prev = l.Name
+		if l.Name == model.MetricName {
+			hasName = true
+			if cfg.LegacyNameValidation && !legacyMetricName(l.Value) {
+				valid = false
+			}
+		} else if cfg.LegacyNameValidation && !legacyLabelName(l.Name) {
+			valid = false
+		}
+	}
+	return ls[:n], valid && hasName && n <= cfg.MaxLabelsPerSeries
+}
+
+// checkLabels is validateLabels' careful path; see there.
+func (h *Handler) checkLabels(ls model.Labels) (model.Labels, error) {
 	// Prometheus treats an empty value as an absent label.
 	n := 0
 	for _, l := range ls {
