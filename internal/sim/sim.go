@@ -344,7 +344,10 @@ func (s *Scenario) Step(t time.Time) Batch {
 			}
 			st.processed += writes
 			st.failed += writes * failRatio
-			st.retry = max(0, st.retry+writes*failRatio-dt*5)
+			// Failed rows wait in the retry queue and drain with a one-minute
+			// time constant: ~100 rows normally, thousands while a country
+			// is in trouble.
+			st.retry = max(0, st.retry+writes*failRatio*40-st.retry*min(1, dt/60))
 			st.dualOK += writes * (1 - failRatio)
 			st.dualFailed += writes * failRatio
 			lbl := func(name string, v float64, extra ...string) model.TimeSeries {
