@@ -9,6 +9,9 @@ import (
 
 // The built-in rule packs, one YAML file each, embedded so that the single
 // binary carries them. Their metrics are documented in packs/README.md.
+// Each pack's unit tests (`<name>_test.yml`, promtool's test format) are
+// embedded too, because embed patterns cannot exclude them, but they are
+// not packs.
 //
 //go:embed packs/*.yml
 var packFS embed.FS
@@ -21,7 +24,7 @@ func PackNames() []string {
 	}
 	var names []string
 	for _, e := range entries {
-		if n, ok := strings.CutSuffix(e.Name(), ".yml"); ok {
+		if n, ok := strings.CutSuffix(e.Name(), ".yml"); ok && !strings.HasSuffix(n, "_test") {
 			names = append(names, n)
 		}
 	}
@@ -33,7 +36,7 @@ func PackNames() []string {
 // "pack:<name>", which is what the rules API shows.
 func LoadPack(name string) ([]GroupSpec, error) {
 	b, err := packFS.ReadFile("packs/" + name + ".yml")
-	if err != nil {
+	if err != nil || !slices.Contains(PackNames(), name) {
 		return nil, fmt.Errorf("unknown rule pack %q (have %v)", name, PackNames())
 	}
 	return ParseRules("pack:"+name, b)

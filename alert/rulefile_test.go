@@ -157,4 +157,7 @@ func TestPacksLoad(t *testing.T) {
 	if _, err := LoadPack("nope"); err == nil || !strings.Contains(err.Error(), "migration") {
 		t.Errorf("unknown pack error = %v", err)
 	}
+	if _, err := LoadPack("migration_test"); err == nil {
+		t.Error("a pack's unit-test file loads as a pack")
+	}
 }

@@ -26,6 +26,7 @@ Usage:
   stratus serve [flags]     start the server
   stratus simulate [flags]  push a simulated cloud migration and microservices to a server
   stratus loadgen [flags]   push remote-write load to a server and report samples/s
+  stratus rules check|test FILE...  validate rule files; run promtool-format rule unit tests
   stratus version           print version and build information
   stratus help              show this help
 
@@ -55,6 +56,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = simulateCmd(ctx, args[1:], stdout, stderr)
 	case "loadgen":
 		err = loadgenCmd(ctx, args[1:], stdout, stderr)
+	case "rules":
+		err = rulesCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprint(stdout, versionString())
 	case "help", "-h", "--help":
