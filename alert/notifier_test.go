@@ -436,4 +436,19 @@ func TestLoadNotifierConfigRejectsNonWebhook(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Errorf("err = %v", err)
 	}
+	_, err = LoadNotifierConfig(`route:
+  receiver: a
+  routes:
+    - receiver: a
+      mute_time_intervals: [nights]
+receivers:
+  - name: a
+time_intervals:
+  - name: nights
+    time_intervals:
+      - times: [{start_time: "00:00", end_time: "06:00"}]
+`)
+	if err == nil || !strings.Contains(err.Error(), "route.routes[0]") || !strings.Contains(err.Error(), "mute_time_intervals") {
+		t.Errorf("a muted route must be refused by path, not ignored: %v", err)
+	}
 }

@@ -32,7 +32,29 @@ func LoadNotifierConfig(yamlText string) (*amconfig.Config, error) {
 	if _, err := buildReceivers(cfg); err != nil {
 		return nil, err
 	}
+	if err := checkNoTimeIntervals(cfg.Route, "route"); err != nil {
+		return nil, err
+	}
 	return cfg, nil
+}
+
+// checkNoTimeIntervals refuses mute_time_intervals and
+// active_time_intervals, which the notifier does not implement: ignoring
+// them would page on-call in hours the operator muted, so the
+// configuration is rejected, naming the route, instead.
+func checkNoTimeIntervals(r *amconfig.Route, path string) error {
+	if r == nil {
+		return nil
+	}
+	if len(r.MuteTimeIntervals) > 0 || len(r.ActiveTimeIntervals) > 0 {
+		return fmt.Errorf("alerting configuration: %s (receiver %q): mute_time_intervals and active_time_intervals are not supported; use silences", path, r.Receiver)
+	}
+	for i, c := range r.Routes {
+		if err := checkNoTimeIntervals(c, fmt.Sprintf("%s.routes[%d]", path, i)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // webhookTarget is one webhook_configs entry of a receiver.
