@@ -269,3 +269,31 @@ func newReQuery(k, pattern string, ic bool) (Query, error) {
 	}
 	return reQuery{k: k, pattern: pattern, ic: ic, re: re}, nil
 }
+
+// ParseQuery parses an expression that must leave exactly one query on
+// the stack, such as the q parameter of the tags API.
+func ParseQuery(expr string) (Query, error) {
+	in := &interp{vars: map[string]entry{}}
+	toks := Tokenize(expr)
+	if err := in.run(toks); err != nil {
+		return nil, err
+	}
+	if len(in.stack) != 1 {
+		tok := Token{}
+		if len(toks) > 0 {
+			tok = toks[len(toks)-1]
+		}
+		return nil, errAt(tok, "leaves %d items on the stack; a query must leave exactly one", len(in.stack))
+	}
+	q, ok := asQuery(in.stack[0])
+	if !ok {
+		return nil, errAt(in.stack[0].tok, "leaves %s; expected a query", describe(in.stack[0].v))
+	}
+	return q, nil
+}
+
+// Matchers returns matchers that select a superset of the series q
+// matches (exactly them when q is a conjunction of :eq, :in, :re, :has,
+// :contains, :starts and :ends), for APIs that can only pass matchers to
+// the store.
+func Matchers(q Query) []*model.Matcher { return selectMatchers(q) }
