@@ -60,7 +60,7 @@ func (a alertingSection) text() (string, error) {
 func engineQueryFunc(ng *query.Engine) alert.QueryFunc {
 	return func(ctx context.Context, lang, expr string, t time.Time) ([]alert.Sample, error) {
 		if lang == alert.LangAtlas {
-			return nil, errors.New("Atlas stack expressions in rules are not supported yet; use expr: with PromQL")
+			return nil, errors.New("atlas: stack expressions in rules are not supported yet; use expr: with PromQL")
 		}
 		res, err := ng.Instant(ctx, expr, t)
 		if err != nil {

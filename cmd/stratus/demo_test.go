@@ -22,7 +22,13 @@ func TestDemoFirstMinute(t *testing.T) {
 	cmd := exec.Command(stratusBin, "demo", "--listen-addr", addr, "--data-dir", t.TempDir(),
 		"--sim-interval", "1s", "--first-incident-after", "2s", "--log-level", "warn")
 	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &syncWriter{w: &out}, io.Discard
+	stdout := &syncWriter{w: &out}
+	cmd.Stdout, cmd.Stderr = stdout, io.Discard
+	printed := func() string {
+		stdout.mu.Lock()
+		defer stdout.mu.Unlock()
+		return out.String()
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -64,9 +70,9 @@ func TestDemoFirstMinute(t *testing.T) {
 		}
 	}
 	if !countries || !services || !delivered || !sunk {
-		t.Fatalf("after 60 s: countries=%v services=%v delivered=%v sink received=%v\nstdout:\n%s", countries, services, delivered, sunk, out.String())
+		t.Fatalf("after 60 s: countries=%v services=%v delivered=%v sink received=%v\nstdout:\n%s", countries, services, delivered, sunk, printed())
 	}
-	if !strings.Contains(out.String(), "Open http://"+addr+"/") {
-		t.Fatalf("demo did not print where to look:\n%s", out.String())
+	if !strings.Contains(printed(), "Open http://"+addr+"/") {
+		t.Fatalf("demo did not print where to look:\n%s", printed())
 	}
 }
