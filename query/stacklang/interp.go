@@ -142,30 +142,30 @@ func (in *interp) callList(list []any, tok Token) error {
 	if in.depth > MaxCallDepth {
 		return errAt(tok, "nests calls deeper than %d", MaxCallDepth)
 	}
-	var toks []Token
-	var flatten func(l []any)
-	flatten = func(l []any) {
-		for _, v := range l {
-			switch x := v.(type) {
-			case string:
-				toks = append(toks, Token{Text: x, Index: tok.Index, Offset: tok.Offset})
-			case []any:
-				toks = append(toks, Token{Text: "(", Index: tok.Index, Offset: tok.Offset})
-				flatten(x)
-				toks = append(toks, Token{Text: ")", Index: tok.Index, Offset: tok.Offset})
-			}
+	for _, v := range list {
+		var err error
+		switch x := v.(type) {
+		case string:
+			err = in.run([]Token{{Text: x, Index: tok.Index, Offset: tok.Offset}})
+		default:
+			// Nested lists, and items :map collected, are pushed as they are.
+			err = in.push(entry{x, tok})
 		}
-	}
-	flatten(list)
-	if err := in.run(toks); err != nil {
-		var se *Error
-		if e, ok := err.(*Error); ok {
-			se = e
-			return &Error{Word: tok.Text, Index: tok.Index, Offset: tok.Offset, Msg: "called " + se.Word + " which " + se.Msg}
+		if err != nil {
+			return calledError(tok, err)
 		}
-		return err
 	}
 	return nil
+}
+
+// calledError reports an error inside a called list at the calling word.
+func calledError(tok Token, err error) error {
+	var se *Error
+	if e, ok := err.(*Error); ok {
+		se = e
+		return &Error{Word: tok.Text, Index: tok.Index, Offset: tok.Offset, Msg: "called " + se.Word + " which " + se.Msg}
+	}
+	return err
 }
 
 func (in *interp) push(e entry) error {

@@ -50,8 +50,6 @@ func (e *statefulExpr) preroll(step int64) int {
 		p += e.n
 	case "derivative":
 		p++
-	case "trend":
-		p += int(e.window / step)
 	}
 	return p
 }

@@ -13,8 +13,6 @@ var nan = math.NaN()
 
 // fixture: requests by app and status, one sample per minute.
 
-
-
 func fmtVals(vs []float64) string {
 	parts := make([]string, len(vs))
 	for i, v := range vs {
