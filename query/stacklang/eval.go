@@ -137,6 +137,7 @@ func (e *Engine) fetch(ctx context.Context, c *evalCtx, p *Program) (query.Stats
 	// Buffers reused across series: one per (offset, consolidation).
 	bufs := map[alignKey][]float64{}
 	done := map[alignKey]bool{}
+	var keyBuf []byte
 	for _, k := range order {
 		g := groups[k]
 		mint, maxt := int64(math.MaxInt64), int64(math.MinInt64)
@@ -162,22 +163,29 @@ func (e *Engine) fetch(ctx context.Context, c *evalCtx, p *Program) (query.Stats
 				case cons.agg != nil:
 					cons.agg.Add(vals)
 				case cons.groups != nil:
-					if tags == nil {
-						tags = atlasTags(ls)
+					// The key is read from the labels: no map per series.
+					keyBuf = keyBuf[:0]
+					ok := true
+					for _, key := range cons.d.Keys {
+						v, has := get(ls, key)
+						if !has {
+							ok = false
+							break
+						}
+						keyBuf = append(append(keyBuf, v...), 0xff)
 					}
-					gk, ok := groupKey(cons.d.Keys, tags)
 					if !ok {
 						continue
 					}
-					ga := cons.groups[gk]
+					ga := cons.groups[string(keyBuf)]
 					if ga == nil {
 						agg, _ := query.NewStepAggregator(cons.d.AF, c.n)
 						gt := maps.Clone(cons.tags)
 						for _, key := range cons.d.Keys {
-							gt[key] = tags[key]
+							gt[key], _ = get(ls, key)
 						}
 						ga = &groupAgg{agg: agg, tags: gt}
-						cons.groups[gk] = ga
+						cons.groups[string(keyBuf)] = ga
 					}
 					ga.agg.Add(vals)
 				default:
