@@ -20,6 +20,7 @@ import (
 
 	"github.com/stratus-metrics/stratus/ingest"
 	"github.com/stratus-metrics/stratus/query"
+	"github.com/stratus-metrics/stratus/query/graphapi"
 	"github.com/stratus-metrics/stratus/tsdb"
 	"github.com/stratus-metrics/stratus/ui"
 )
@@ -162,6 +163,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 	qopts := cfg.Query.APIOptions(logger.With("component", "query"), query.BuildInfo{Version: bi.Version, Revision: bi.Revision, BuildDate: bi.BuildDate, GoVersion: bi.GoVersion})
 	qapi := query.NewAPI(db, qopts)
 	qapi.Register(s.api)
+	graphapi.New(db, qapi.Engine(), graphapi.Options{}).Register(s.api)
 	al, err := startAlerting(&cfg, db, qapi.Engine(), s.reg, logger)
 	if err != nil {
 		httpSrv.Close()
