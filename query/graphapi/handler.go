@@ -170,10 +170,9 @@ func (h *Handler) parseGraph(r *http.Request) (*request, *httpError) {
 	}
 	req.step = step.Milliseconds()
 	req.start = floorDiv(start.UnixMilli(), req.step) * req.step
-	req.end = -floorDiv(-end.UnixMilli(), req.step) * req.step
-	if req.end == req.start {
-		req.end += req.step
-	}
+	// The last timestamp is the end rounded up to a step, so the newest
+	// samples (in (e - step, e]) are drawn; end is exclusive.
+	req.end = -floorDiv(-end.UnixMilli(), req.step)*req.step + req.step
 	n := (req.end - req.start) / req.step
 	if n > int64(stacklang.MaxSteps) || n >= render.MaxPoints {
 		return nil, badRequest("invalid parameter \"step\": %d steps of %s exceed the limit of %d; use a larger step", n, step, render.MaxPoints-1)

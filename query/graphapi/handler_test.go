@@ -145,8 +145,8 @@ func TestGraphJSON(t *testing.T) {
 	if err := json.Unmarshal(body, &got); err != nil {
 		t.Fatal(err)
 	}
-	if got.Step != 300_000 || got.Start != now.Add(-time.Hour).UnixMilli() || len(got.Values) != 12 {
-		t.Errorf("start %d step %d rows %d: want %d, 300000, 12", got.Start, got.Step, len(got.Values), now.Add(-time.Hour).UnixMilli())
+	if got.Step != 300_000 || got.Start != now.Add(-time.Hour).UnixMilli() || len(got.Values) != 13 {
+		t.Errorf("start %d step %d rows %d: want %d, 300000, 13", got.Start, got.Step, len(got.Values), now.Add(-time.Hour).UnixMilli())
 	}
 	if !slices.Equal(got.Legend, []string{"api", "billing"}) || got.Metrics[1]["nf.app"] != "billing" || got.Metrics[1]["name"] != "http_requests" {
 		t.Errorf("legend %v metrics %v", got.Legend, got.Metrics)
@@ -164,7 +164,7 @@ func TestGraphCSVAndSVG(t *testing.T) {
 		t.Fatalf("status %d %s: %s", code, ctype, body)
 	}
 	rows := strings.Split(strings.TrimSpace(string(body)), "\n")
-	if rows[0] != `"timestamp","(nf.app=api)","(nf.app=billing)"` || len(rows) != 11 || rows[1] != "2024-01-01T02:00:00Z,12,20" {
+	if rows[0] != `"timestamp","(nf.app=api)","(nf.app=billing)"` || len(rows) != 12 || rows[1] != "2024-01-01T02:00:00Z,12,20" {
 		t.Errorf("csv:\n%s", body)
 	}
 	code, ctype, body = get(t, srv, "/api/v1/graph", url.Values{"q": {expr + ",:stack"}, "format": {"svg"}, "no_legend": {"1"}, "palette": {"classic"}})
