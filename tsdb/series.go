@@ -2,6 +2,7 @@ package tsdb
 
 import (
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -19,27 +20,29 @@ import (
 // out-of-order window are kept in ooo, sorted, and override an encoded
 // sample with the same timestamp when read or sealed.
 type memSeries struct {
-	id  uint32
-	key string // canonical label key (model.AppendKey); the labels decode from it
+	id uint32
 
 	// logged is set once the series' definition is durable in the WAL (or
 	// a checkpoint); until then every append that uses the series logs the
 	// definition again, so no acknowledged sample refers to an unknown id.
 	logged atomic.Bool
 
+	key string // canonical label key (model.AppendKey); the labels decode from it
+
 	mu sync.Mutex // guards every field below
+
+	// The fields are ordered so that the struct has no padding: 144
+	// bytes, a size class of its own, instead of 160.
+	hasPending bool
+	deleted    bool // removed by retention; appenders must look the series up again
+	pending    model.Sample
 
 	blocks []sealedBlock // sorted by time, one per window
 	chunks []headChunk   // sorted by time; only the last one is appended to
 
-	hasPending bool
-	pending    model.Sample
-
 	ooo []model.Sample // sorted by T, unique T
 
 	minT, maxT int64 // bounds of all samples held; maxT is the newest timestamp
-
-	deleted bool // removed by retention; appenders must look the series up again
 }
 
 // sealedBlock is an encoded block of one window; data is immutable once
@@ -127,8 +130,12 @@ type seriesStripes struct {
 }
 
 type seriesStripe struct {
-	mu sync.RWMutex // guards m
-	m  map[uint64][]*memSeries
+	mu sync.RWMutex // guards m and collided
+	m  map[uint64]*memSeries
+	// collided holds the series whose key hash m already maps to another
+	// series. With 64-bit hashes that practically never happens, so m
+	// holds one pointer per series instead of a slice and its array.
+	collided map[uint64][]*memSeries
 }
 
 func (ss *seriesStripes) stripe(hash uint64) *seriesStripe {
@@ -138,7 +145,10 @@ func (ss *seriesStripes) stripe(hash uint64) *seriesStripe {
 // getLocked returns the series with key among those with hash; the caller
 // holds the stripe's lock.
 func (st *seriesStripe) getLocked(hash uint64, key []byte) *memSeries {
-	for _, s := range st.m[hash] {
+	if s := st.m[hash]; s != nil && s.key == string(key) {
+		return s
+	}
+	for _, s := range st.collided[hash] {
 		if s.key == string(key) {
 			return s
 		}
@@ -146,24 +156,38 @@ func (st *seriesStripe) getLocked(hash uint64, key []byte) *memSeries {
 	return nil
 }
 
+// addLocked adds s, whose key hashes to hash and is not in the stripe yet;
+// the caller holds the stripe's write lock.
 func (st *seriesStripe) addLocked(hash uint64, s *memSeries) {
 	if st.m == nil {
-		st.m = make(map[uint64][]*memSeries)
+		st.m = make(map[uint64]*memSeries)
 	}
-	st.m[hash] = append(st.m[hash], s)
+	if _, taken := st.m[hash]; !taken {
+		st.m[hash] = s
+		return
+	}
+	if st.collided == nil {
+		st.collided = make(map[uint64][]*memSeries)
+	}
+	st.collided[hash] = append(st.collided[hash], s)
 }
 
+// deleteLocked removes s, whose key hashes to hash; the caller holds the
+// stripe's write lock.
 func (st *seriesStripe) deleteLocked(hash uint64, s *memSeries) {
-	list := st.m[hash]
-	for i, x := range list {
-		if x == s {
-			list = append(list[:i:i], list[i+1:]...)
-			break
+	list := st.collided[hash]
+	if st.m[hash] == s {
+		if len(list) == 0 {
+			delete(st.m, hash)
+			return
 		}
+		st.m[hash], list = list[0], list[1:]
+	} else {
+		list = slices.DeleteFunc(slices.Clone(list), func(x *memSeries) bool { return x == s })
 	}
 	if len(list) == 0 {
-		delete(st.m, hash)
+		delete(st.collided, hash)
 	} else {
-		st.m[hash] = list
+		st.collided[hash] = list
 	}
 }
