@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stratus-metrics/stratus/model"
+	"github.com/stratus-metrics/stratus/tsdb/chunkenc"
 )
 
 // fakeClock is a settable clock for Options.Now.
@@ -346,5 +347,30 @@ func TestConcurrentAppendSelectMaintain(t *testing.T) {
 	got := query(t, db, 0, math.MaxInt64, nameIs("load"))
 	if len(got) != writers*series {
 		t.Fatalf("got %d series, want %d", len(got), writers*series)
+	}
+}
+
+// TestSealSplitsDenseWindows checks that a window holding more samples than
+// one block may carry is sealed into several blocks, not a crash.
+func TestSealSplitsDenseWindows(t *testing.T) {
+	db, clock := openTestDB(t, nil)
+	ls := model.FromStrings(model.MetricName, "dense")
+	n := chunkenc.MaxBlockSamples + 1000
+	samples := make([]model.Sample, n)
+	for i := range samples {
+		samples[i] = model.Sample{T: t0 + int64(i)*50, V: float64(i)}
+	}
+	if res := mustAppend(t, db, ls, samples...); res.Accepted != n {
+		t.Fatalf("accepted %d of %d", res.Accepted, n)
+	}
+	clock.Set(time.UnixMilli(t0 + 7_200_000 + 11*60_000))
+	db.Maintain(context.Background())
+	db.mu(ls, func(s *memSeries) {
+		if len(s.blocks) != 2 {
+			t.Fatalf("got %d blocks, want 2", len(s.blocks))
+		}
+	})
+	if got := query(t, db, 0, math.MaxInt64, nameIs("dense"))[ls.String()]; !sameSamples(got, samples) {
+		t.Fatalf("got %d samples back, want %d", len(got), n)
 	}
 }

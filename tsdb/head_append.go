@@ -18,6 +18,7 @@ type appendScratch struct {
 	series  seriesRecord
 	samples samplesRecord
 	unmark  []*memSeries // series whose definition this call logs
+	recs    [][]byte     // the records handed to one WAL Log call
 }
 
 var scratchPool = sync.Pool{New: func() any { return &appendScratch{key: make([]byte, 0, 256)} }}

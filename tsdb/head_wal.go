@@ -19,13 +19,14 @@ import (
 // logBatch writes an append's records to the WAL and waits until they are
 // durable per the sync policy.
 func (db *DB) logBatch(sc *appendScratch, maxT int64) error {
-	recs := make([][]byte, 0, 2)
+	recs := sc.recs[:0]
 	if !sc.series.empty() {
 		recs = append(recs, sc.series.buf)
 	}
 	if !sc.samples.empty() {
 		recs = append(recs, sc.samples.buf)
 	}
+	sc.recs = recs
 	// Raise the high-water mark before logging: a WAL cut that follows the
 	// Log must see every timestamp in the segments it closes.
 	for cur := db.maxLoggedT.Load(); maxT > cur && !db.maxLoggedT.CompareAndSwap(cur, maxT); cur = db.maxLoggedT.Load() {

@@ -43,7 +43,8 @@ func (db *DB) sealLocked(ctx context.Context, cutoff int64) {
 }
 
 // sealSeriesLocked seals the series' samples older than boundary into
-// blocks, one per window, and returns how many blocks it built. scratch is
+// blocks, one per window (more for a window with over MaxBlockSamples
+// samples), and returns how many blocks it built. scratch is
 // a reusable buffer, returned for the next call.
 func (db *DB) sealSeriesLocked(s *memSeries, boundary int64, scratch []model.Sample) ([]model.Sample, int) {
 	scratch = scratch[:0]
@@ -86,8 +87,10 @@ func (db *DB) sealSeriesLocked(s *memSeries, boundary int64, scratch []model.Sam
 	built := 0
 	for start := 0; start < len(scratch); {
 		w := db.windowStart(scratch[start].T)
+		// A block holds one window, and at most MaxBlockSamples: a series
+		// sampled faster than that per window gets several blocks.
 		end := start + 1
-		for end < len(scratch) && db.windowStart(scratch[end].T) == w {
+		for end < len(scratch) && end-start < chunkenc.MaxBlockSamples && db.windowStart(scratch[end].T) == w {
 			end++
 		}
 		data, err := chunkenc.AppendBlock(nil, scratch[start:end])
