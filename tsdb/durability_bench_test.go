@@ -131,18 +131,18 @@ func BenchmarkWALAlways8Writers(b *testing.B) {
 }
 
 // BenchmarkRestart measures the time to reopen a DB holding N series x 2 h
-// of 10 s samples: once with the window sealed into checkpoint files (the
-// steady state), once with the same 2 h still in the WAL (the worst case
-// just before a window seals; 1/10 of the series, to bound the run).
+// of 10 s samples: with the window sealed into block files (the steady
+// state), and with the 2 h still unsealed (1/10 of the series, to bound the
+// run), restored from a head snapshot or replayed from the WAL.
 func BenchmarkRestart(b *testing.B) {
 	n := 1_000_000
 	if s := os.Getenv("STRATUS_BENCH_RESTART_SERIES"); s != "" {
 		n, _ = strconv.Atoi(s)
 	}
 	start := (time.Now().UnixMilli()/peerWindow - 4) * peerWindow
-	load := func(b *testing.B, dir string, n int, seal bool) {
+	load := func(b *testing.B, dir string, n int, seal bool, tweak func(*Options)) {
 		clock := &fakeClock{t: time.UnixMilli(start)}
-		db := openBenchDurable(b, dir, clock, nil)
+		db := openBenchDurable(b, dir, clock, tweak)
 		series := datagen.Series(n)
 		batch := make([]model.TimeSeries, 0, 1000)
 		var buf []model.Sample
@@ -165,35 +165,47 @@ func BenchmarkRestart(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	reopen := func(b *testing.B, dir string) time.Duration {
+	reopen := func(b *testing.B, dir string, tweak func(*Options)) time.Duration {
 		began := time.Now()
-		db := openBenchDurable(b, dir, &fakeClock{t: time.UnixMilli(start + peerWindow + 11*60_000)}, nil)
+		db := openBenchDurable(b, dir, &fakeClock{t: time.UnixMilli(start + peerWindow + 11*60_000)}, tweak)
 		elapsed := time.Since(began)
 		db.Close()
 		return elapsed
 	}
+	noSnapshot := func(o *Options) { o.HeadSnapshotInterval = 0 }
 	for _, c := range []struct {
 		name   string
 		series int
 		seal   bool
+		tweak  func(*Options)
 	}{
-		{fmt.Sprintf("checkpointed/series=%d", n), n, true},
-		{fmt.Sprintf("wal_only/series=%d", n/10), n / 10, false},
+		// Steady state: the window sealed into block files.
+		{fmt.Sprintf("checkpointed/series=%d", n), n, true, nil},
+		// After a graceful stop mid-window: the head from head.snap.
+		{fmt.Sprintf("head_snapshot/series=%d", n/10), n / 10, false, nil},
+		// The worst case, a crash just before a window seals with head
+		// snapshots off: 2 h of samples replayed from the WAL.
+		{fmt.Sprintf("wal_replay/series=%d", n/10), n / 10, false, noSnapshot},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			dir := b.TempDir()
-			load(b, dir, c.series, c.seal)
+			load(b, dir, c.series, c.seal, c.tweak)
 			blocks := dirSize(b, dir+"/"+blocksDirName)
 			walBytes := dirSize(b, dir+"/"+walDirName)
+			var snapBytes int64
+			if st, err := os.Stat(dir + "/" + headSnapshotName); err == nil {
+				snapBytes = st.Size()
+			}
 			var took time.Duration
 			for range b.N {
-				took += reopen(b, dir)
+				took += reopen(b, dir, c.tweak)
 			}
 			secs := took.Seconds() / float64(b.N)
 			b.ReportMetric(secs, "restart_s")
 			b.ReportMetric(float64(blocks)/1e6, "block_MB")
+			b.ReportMetric(float64(snapBytes)/1e6, "snapshot_MB")
 			b.ReportMetric(float64(walBytes)/1e6, "wal_MB")
-			b.ReportMetric(float64(blocks+walBytes)/1e6/secs, "MB/s")
+			b.ReportMetric(float64(blocks+snapBytes+walBytes)/1e6/secs, "MB/s")
 		})
 	}
 }
