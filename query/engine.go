@@ -8,7 +8,6 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prometheus/prometheus/promql/parser"
@@ -448,6 +447,3 @@ func appendFloat(dst []byte, f float64) []byte {
 	}
 	return strconv.AppendFloat(dst, f, fmtc, -1, 64)
 }
-
-// joinWarnings is a helper for error messages listing names.
-func joinNames(names []string) string { return strings.Join(names, ", ") }

@@ -371,7 +371,6 @@ type evalHelper struct {
 	// Scratch reused across steps by binary operators.
 	sigSeen  []bool
 	rightSig []Sample
-	matched  []map[uint64]struct{}
 	lb       model.Builder
 	metrics  map[metricPairKey]model.Labels // see cachedResultMetric
 }

@@ -166,8 +166,7 @@ func Data(seed uint64) []model.TimeSeries {
 	for _, job := range []string{"api", "web"} {
 		counts := make([]float64, len(bounds))
 		var sum float64
-		var series [][]model.Sample
-		series = make([][]model.Sample, len(bounds)+2)
+		series := make([][]model.Sample, len(bounds)+2)
 		for _, t := range scrape(15000, 1000, 0) {
 			for range rng.IntN(40) {
 				d := rng.ExpFloat64() * 0.3
