@@ -366,30 +366,7 @@ func (a *API) series(r *http.Request) apiResult {
 }
 
 func (a *API) labelNames(r *http.Request) apiResult {
-	mint, maxt, res := a.timeRange(r)
-	if res != nil {
-		return *res
-	}
-	sets, res := parseMatchers(r)
-	if res != nil {
-		return *res
-	}
-	limit, res := parseLimit(r)
-	if res != nil {
-		return *res
-	}
-	if len(sets) == 0 {
-		sets = [][]*model.Matcher{nil}
-	}
-	var names []string
-	for _, ms := range sets {
-		ns, err := a.q.LabelNames(r.Context(), mint, maxt, ms...)
-		if err != nil {
-			return apiResult{err: engineError(err)}
-		}
-		names = append(names, ns...)
-	}
-	return limitStrings(sortedUnique(names), limit)
+	return a.listStrings(r, a.q.LabelNames)
 }
 
 func (a *API) labelValues(r *http.Request) apiResult {
@@ -397,6 +374,15 @@ func (a *API) labelValues(r *http.Request) apiResult {
 	if !validLabelName(name) {
 		return apiResult{err: &apiError{typ: errBadData, err: fmt.Errorf("invalid label name: %q", name)}}
 	}
+	return a.listStrings(r, func(ctx context.Context, mint, maxt int64, ms ...*model.Matcher) ([]string, error) {
+		return a.q.LabelValues(ctx, name, mint, maxt, ms...)
+	})
+}
+
+// listStrings answers the label names and label values endpoints: the
+// union over every match[] set (all series when there is none) of what
+// list returns in the request's time range, sorted, unique and limited.
+func (a *API) listStrings(r *http.Request, list func(ctx context.Context, mint, maxt int64, ms ...*model.Matcher) ([]string, error)) apiResult {
 	mint, maxt, res := a.timeRange(r)
 	if res != nil {
 		return *res
@@ -412,15 +398,15 @@ func (a *API) labelValues(r *http.Request) apiResult {
 	if len(sets) == 0 {
 		sets = [][]*model.Matcher{nil}
 	}
-	var values []string
+	var out []string
 	for _, ms := range sets {
-		vs, err := a.q.LabelValues(r.Context(), name, mint, maxt, ms...)
+		ss, err := list(r.Context(), mint, maxt, ms...)
 		if err != nil {
 			return apiResult{err: engineError(err)}
 		}
-		values = append(values, vs...)
+		out = append(out, ss...)
 	}
-	return limitStrings(sortedUnique(values), limit)
+	return limitStrings(sortedUnique(out), limit)
 }
 
 func (a *API) formatQuery(r *http.Request) apiResult {
