@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"os/signal"
@@ -16,7 +16,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/stratus-metrics/stratus/alert"
+	"github.com/stratus-metrics/stratus/model"
 	"github.com/stratus-metrics/stratus/query"
+	"github.com/stratus-metrics/stratus/query/stacklang"
 	"github.com/stratus-metrics/stratus/tsdb"
 )
 
@@ -55,12 +57,15 @@ func (a alertingSection) text() (string, error) {
 	return string(b), nil
 }
 
-// engineQueryFunc adapts the PromQL engine to the alert package's
-// QueryFunc: an instant query whose vector becomes the rule's samples.
+// engineQueryFunc adapts the query engines to the alert package's
+// QueryFunc: a PromQL instant query whose vector becomes the rule's
+// samples, or an Atlas stack expression (rules with `atlas:`) evaluated on
+// the step that ends at t.
 func engineQueryFunc(ng *query.Engine) alert.QueryFunc {
+	atlas := stacklang.NewEngine(ng)
 	return func(ctx context.Context, lang, expr string, t time.Time) ([]alert.Sample, error) {
 		if lang == alert.LangAtlas {
-			return nil, errors.New("atlas: stack expressions in rules are not supported yet; use expr: with PromQL")
+			return atlasRuleQuery(ctx, atlas, expr, t)
 		}
 		res, err := ng.Instant(ctx, expr, t)
 		if err != nil {
@@ -78,6 +83,43 @@ func engineQueryFunc(ng *query.Engine) alert.QueryFunc {
 		}
 		return nil, fmt.Errorf("rule expression %q returns %s, not an instant vector", expr, res.Value.Type())
 	}
+}
+
+// atlasRuleStep is the step an Atlas rule is evaluated on: Atlas's default
+// one minute, so a rule sees the same consolidated value as a graph.
+const atlasRuleStep = int64(60_000)
+
+// atlasRuleQuery evaluates an Atlas stack expression for a rule. As in
+// Atlas alerting, a line fires when its value at the last step is neither
+// NaN nor 0 — a condition such as `...,:sum,100,:gt` is 1 while it holds —
+// so only those lines become samples. A line's tags become the alert's
+// labels, without the metric name.
+func atlasRuleQuery(ctx context.Context, ng *stacklang.Engine, expr string, t time.Time) ([]alert.Sample, error) {
+	p, err := stacklang.Parse(expr)
+	if err != nil {
+		return nil, err
+	}
+	end := t.UnixMilli()
+	res, err := ng.Eval(ctx, p, end-end%atlasRuleStep, atlasRuleStep, 1)
+	if err != nil {
+		return nil, err
+	}
+	var out []alert.Sample
+	for _, s := range res.Series {
+		v := s.Values[len(s.Values)-1]
+		if math.IsNaN(v) || v == 0 {
+			continue
+		}
+		ls := make(model.Labels, 0, len(s.Tags))
+		for k, val := range s.Tags {
+			if k != "name" && k != model.MetricName {
+				ls = append(ls, model.Label{Name: k, Value: val})
+			}
+		}
+		ls.Sort()
+		out = append(out, alert.Sample{Labels: ls, T: end, V: v})
+	}
+	return out, nil
 }
 
 // alerting is the running alert manager and notifier.
