@@ -8,8 +8,8 @@ LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.revision=$(REVISION)
 PKGS      := ./...
 # Fuzz time per target for `make fuzz`.
 FUZZTIME  ?= 10s
-# Benchmark time for `make bench`; the peer comparisons load large data sets.
-BENCHTIME ?= 1x
+# Benchmarks that load large data sets and run once in `make bench`.
+HEAVY_BENCH := VsPrometheus|WALIngest|WALAlways8Writers|Restart|StackVsPromQL
 
 .PHONY: all build run test bench fuzz lint clean
 
@@ -29,9 +29,12 @@ test:
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
 
-## bench: every benchmark, including the comparisons with Prometheus.
+## bench: micro-benchmarks at Go's default benchtime, then the comparisons
+## with peers and the load-sized benchmarks once each (they size their own
+## work: 100k series x 2 h, 1M-series restarts). Figures: BENCHMARKS.md.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -timeout 60m $(PKGS)
+	$(GO) test -run '^$$' -bench . -skip '$(HEAVY_BENCH)' -benchmem -timeout 60m $(PKGS)
+	$(GO) test -run '^$$' -bench '$(HEAVY_BENCH)' -benchtime 1x -benchmem -timeout 90m $(PKGS)
 
 ## fuzz: each fuzz target for FUZZTIME.
 fuzz:
