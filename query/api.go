@@ -325,15 +325,7 @@ func (a *API) series(r *http.Request) apiResult {
 	if len(r.Form["match[]"]) == 0 {
 		return apiResult{err: &apiError{typ: errBadData, err: errors.New("no match[] parameter provided")}}
 	}
-	mint, maxt, res := a.timeRange(r)
-	if res != nil {
-		return *res
-	}
-	sets, res := parseMatchers(r)
-	if res != nil {
-		return *res
-	}
-	limit, res := parseLimit(r)
+	mint, maxt, sets, limit, res := a.listParams(r)
 	if res != nil {
 		return *res
 	}
@@ -379,19 +371,25 @@ func (a *API) labelValues(r *http.Request) apiResult {
 	})
 }
 
+// listParams parses what the series, label names and label values
+// endpoints share: the time range, the match[] sets and the limit. A non-nil
+// result is the error answer.
+func (a *API) listParams(r *http.Request) (mint, maxt int64, sets [][]*model.Matcher, limit int, res *apiResult) {
+	if mint, maxt, res = a.timeRange(r); res != nil {
+		return
+	}
+	if sets, res = parseMatchers(r); res != nil {
+		return
+	}
+	limit, res = parseLimit(r)
+	return
+}
+
 // listStrings answers the label names and label values endpoints: the
 // union over every match[] set (all series when there is none) of what
 // list returns in the request's time range, sorted, unique and limited.
 func (a *API) listStrings(r *http.Request, list func(ctx context.Context, mint, maxt int64, ms ...*model.Matcher) ([]string, error)) apiResult {
-	mint, maxt, res := a.timeRange(r)
-	if res != nil {
-		return *res
-	}
-	sets, res := parseMatchers(r)
-	if res != nil {
-		return *res
-	}
-	limit, res := parseLimit(r)
+	mint, maxt, sets, limit, res := a.listParams(r)
 	if res != nil {
 		return *res
 	}

@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
@@ -38,28 +39,48 @@ func ParseSelector(s string) ([]*model.Matcher, error) {
 	return ConvertMatchers(pms)
 }
 
+// matchTypePair is one of our matcher operators and Prometheus's twin.
+type matchTypePair struct {
+	ours   model.MatchType
+	theirs labels.MatchType
+}
+
+// matchTypes pairs each of our matcher operators with Prometheus's.
+var matchTypes = [...]matchTypePair{
+	{model.MatchEqual, labels.MatchEqual},
+	{model.MatchNotEqual, labels.MatchNotEqual},
+	{model.MatchRegexp, labels.MatchRegexp},
+	{model.MatchNotRegexp, labels.MatchNotRegexp},
+}
+
 // ConvertMatchers turns the parser's matchers into ours.
 func ConvertMatchers(pms []*labels.Matcher) ([]*model.Matcher, error) {
 	out := make([]*model.Matcher, 0, len(pms))
 	for _, pm := range pms {
-		var t model.MatchType
-		switch pm.Type {
-		case labels.MatchEqual:
-			t = model.MatchEqual
-		case labels.MatchNotEqual:
-			t = model.MatchNotEqual
-		case labels.MatchRegexp:
-			t = model.MatchRegexp
-		case labels.MatchNotRegexp:
-			t = model.MatchNotRegexp
-		default:
+		i := slices.IndexFunc(matchTypes[:], func(mt matchTypePair) bool { return mt.theirs == pm.Type })
+		if i < 0 {
 			return nil, fmt.Errorf("unknown matcher type %v", pm.Type)
 		}
-		m, err := model.NewMatcher(t, pm.Name, pm.Value)
+		m, err := model.NewMatcher(matchTypes[i].ours, pm.Name, pm.Value)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// promMatcher turns one of our matchers into Prometheus's, for code that
+// evaluates with Prometheus's selector types.
+func promMatcher(m *model.Matcher) (*labels.Matcher, error) {
+	for _, mt := range matchTypes {
+		if mt.ours == m.Type {
+			pm, err := labels.NewMatcher(mt.theirs, m.Name, m.Value)
+			if err != nil {
+				return nil, fmt.Errorf("matcher %s: %w", m, err)
+			}
+			return pm, nil
+		}
+	}
+	return nil, fmt.Errorf("unknown matcher type %v", m.Type)
 }

@@ -33,21 +33,8 @@ func (ng *Engine) SelectSeries(ctx context.Context, mint, maxt int64, ms []*mode
 	began := time.Now()
 	pms := make([]*labels.Matcher, len(ms))
 	for i, m := range ms {
-		var t labels.MatchType
-		switch m.Type {
-		case model.MatchEqual:
-			t = labels.MatchEqual
-		case model.MatchNotEqual:
-			t = labels.MatchNotEqual
-		case model.MatchRegexp:
-			t = labels.MatchRegexp
-		case model.MatchNotRegexp:
-			t = labels.MatchNotRegexp
-		default:
-			return st, fmt.Errorf("unknown matcher type %v", m.Type)
-		}
-		if pms[i], err = labels.NewMatcher(t, m.Name, m.Value); err != nil {
-			return st, fmt.Errorf("matcher %s: %w", m, err)
+		if pms[i], err = promMatcher(m); err != nil {
+			return st, err
 		}
 	}
 	if ng.opts.Timeout > 0 {

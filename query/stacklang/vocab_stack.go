@@ -158,29 +158,11 @@ var stackWords = map[string]word{
 		return in.push(v)
 	},
 	"set": func(in *interp, tok Token) error {
-		if err := in.need(tok, 2, "k v --"); err != nil {
-			return err
-		}
-		k, ok := asString(in.peek(1))
-		if !ok {
-			return errAt(tok, "expects a variable name, got %s", describe(in.peek(1).v))
-		}
-		in.vars[k] = in.peek(0)
-		in.popN(2)
-		return nil
+		return in.setVar(tok, 1, 0, "k v --")
 	},
 	"sset": func(in *interp, tok Token) error {
 		// A macro in Atlas: :swap,:set.
-		if err := in.need(tok, 2, "v k --"); err != nil {
-			return err
-		}
-		k, ok := asString(in.peek(0))
-		if !ok {
-			return errAt(tok, "expects a variable name, got %s", describe(in.peek(0).v))
-		}
-		in.vars[k] = in.peek(1)
-		in.popN(2)
-		return nil
+		return in.setVar(tok, 0, 1, "v k --")
 	},
 	"call": func(in *interp, tok Token) error {
 		if err := in.need(tok, 1, "? List -- ?"); err != nil {
@@ -317,4 +299,19 @@ func format(pat string, args []any) (string, error) {
 		i = j
 	}
 	return b.String(), nil
+}
+
+// setVar implements :set and :sset: the variable named by the stack item at
+// depth key gets the item at depth val, and both are popped.
+func (in *interp) setVar(tok Token, key, val int, effect string) error {
+	if err := in.need(tok, 2, effect); err != nil {
+		return err
+	}
+	k, ok := asString(in.peek(key))
+	if !ok {
+		return errAt(tok, "expects a variable name, got %s", describe(in.peek(key).v))
+	}
+	in.vars[k] = in.peek(val)
+	in.popN(2)
+	return nil
 }
