@@ -19,9 +19,9 @@ func newTestAPI(t *testing.T) *httptest.Server {
 	q := newMemQuerier()
 	for i := range 10 {
 		ts := int64(i) * 15_000
-		q.add(model.FromStrings(model.MetricName, "up", "job", "api", "instance", "a:1"), model.Sample{T: ts, V: 1})
-		q.add(model.FromStrings(model.MetricName, "up", "job", "db", "instance", "b:2"), model.Sample{T: ts, V: 0})
-		q.add(model.FromStrings(model.MetricName, "http_requests_total", "job", "api", "code", "200"), model.Sample{T: ts, V: float64(i * 10)})
+		q.Add(model.FromStrings(model.MetricName, "up", "job", "api", "instance", "a:1"), model.Sample{T: ts, V: 1})
+		q.Add(model.FromStrings(model.MetricName, "up", "job", "db", "instance", "b:2"), model.Sample{T: ts, V: 0})
+		q.Add(model.FromStrings(model.MetricName, "http_requests_total", "job", "api", "code", "200"), model.Sample{T: ts, V: float64(i * 10)})
 	}
 	opts := APIOptions{BuildInfo: BuildInfo{Version: "1.2.3", Revision: "abc", Branch: "main", GoVersion: "go1.26"}}
 	opts.Engine = DefaultEngineOptions()

@@ -10,12 +10,13 @@ import (
 	"time"
 
 	"github.com/stratus-metrics/stratus/model"
+	"github.com/stratus-metrics/stratus/query/querytest"
 )
 
 // countingQuerier counts Select and Iterator calls, to check that a query
 // decodes each series once however many steps it has.
 type countingQuerier struct {
-	*memQuerier
+	*querytest.MemQuerier
 	selects, iterators int
 }
 
@@ -31,26 +32,30 @@ func (s countingSeries) Iterator(r model.SampleIterator) model.SampleIterator {
 
 func (c *countingQuerier) Select(ctx context.Context, mint, maxt int64, ms ...*model.Matcher) model.SeriesSet {
 	c.selects++
+	set := c.MemQuerier.Select(ctx, mint, maxt, ms...)
 	var out []model.Series
-	for _, s := range c.matching(mint, maxt, ms) {
-		out = append(out, countingSeries{Series: s, q: c})
+	for set.Next() {
+		out = append(out, countingSeries{Series: set.At(), q: c})
+	}
+	if err := set.Err(); err != nil {
+		return model.ErrSeriesSet(err)
 	}
 	return model.ListSeriesSet(out)
 }
 
-func counterData(series, samples int) *memQuerier {
+func counterData(series, samples int) *querytest.MemQuerier {
 	q := newMemQuerier()
 	for i := range series {
 		ls := model.FromStrings(model.MetricName, "requests_total", "i", strings.Repeat("x", i+1))
 		for j := range samples {
-			q.add(ls, model.Sample{T: int64(j) * 10_000, V: float64(j)})
+			q.Add(ls, model.Sample{T: int64(j) * 10_000, V: float64(j)})
 		}
 	}
 	return q
 }
 
 func TestEngineDecodesEachSeriesOnce(t *testing.T) {
-	cq := &countingQuerier{memQuerier: counterData(5, 400)}
+	cq := &countingQuerier{MemQuerier: counterData(5, 400)}
 	ng := NewEngine(cq, DefaultEngineOptions())
 	res, err := ng.Range(context.Background(), `sum(rate(requests_total[5m])) + sum(requests_total)`, time.UnixMilli(600_000), time.UnixMilli(3_600_000), 10*time.Second)
 	if err != nil {

@@ -16,93 +16,11 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/stratus-metrics/stratus/model"
+	"github.com/stratus-metrics/stratus/query/querytest"
 )
 
-// memQuerier is a Querier over series held in memory, for tests.
-type memQuerier struct {
-	series map[string]*model.TimeSeries
-}
-
-func newMemQuerier() *memQuerier { return &memQuerier{series: map[string]*model.TimeSeries{}} }
-
-func (m *memQuerier) add(ls model.Labels, samples ...model.Sample) {
-	k := ls.Bytes()
-	ts, ok := m.series[k]
-	if !ok {
-		ts = &model.TimeSeries{Labels: ls}
-		m.series[k] = ts
-	}
-	ts.Samples = append(ts.Samples, samples...)
-	slices.SortStableFunc(ts.Samples, func(a, b model.Sample) int { return cmpInt(a.T, b.T) })
-}
-
-type memSeries struct {
-	ls      model.Labels
-	samples []model.Sample
-}
-
-func (s *memSeries) Labels() model.Labels { return s.ls }
-func (s *memSeries) Iterator(model.SampleIterator) model.SampleIterator {
-	return model.NewSliceIterator(s.samples)
-}
-
-func (m *memQuerier) matching(mint, maxt int64, ms []*model.Matcher) []*memSeries {
-	var out []*memSeries
-	for _, ts := range m.series {
-		ok := true
-		for _, mt := range ms {
-			if !mt.Matches(ts.Labels.Get(mt.Name)) {
-				ok = false
-				break
-			}
-		}
-		if !ok {
-			continue
-		}
-		var in []model.Sample
-		for _, s := range ts.Samples {
-			if s.T >= mint && s.T <= maxt {
-				in = append(in, s)
-			}
-		}
-		if len(in) > 0 {
-			out = append(out, &memSeries{ls: ts.Labels, samples: in})
-		}
-	}
-	slices.SortFunc(out, func(a, b *memSeries) int { return model.Compare(a.ls, b.ls) })
-	return out
-}
-
-func (m *memQuerier) Select(ctx context.Context, mint, maxt int64, ms ...*model.Matcher) model.SeriesSet {
-	if err := ctx.Err(); err != nil {
-		return model.ErrSeriesSet(err)
-	}
-	var out []model.Series
-	for _, s := range m.matching(mint, maxt, ms) {
-		out = append(out, s)
-	}
-	return model.ListSeriesSet(out)
-}
-
-func (m *memQuerier) LabelNames(_ context.Context, mint, maxt int64, ms ...*model.Matcher) ([]string, error) {
-	var names []string
-	for _, s := range m.matching(mint, maxt, ms) {
-		for _, l := range s.ls {
-			names = append(names, l.Name)
-		}
-	}
-	return sortedUnique(names), nil
-}
-
-func (m *memQuerier) LabelValues(_ context.Context, name string, mint, maxt int64, ms ...*model.Matcher) ([]string, error) {
-	var vals []string
-	for _, s := range m.matching(mint, maxt, ms) {
-		if v := s.ls.Get(name); v != "" {
-			vals = append(vals, v)
-		}
-	}
-	return sortedUnique(vals), nil
-}
+// newMemQuerier returns an empty in-memory Querier for tests.
+func newMemQuerier() *querytest.MemQuerier { return querytest.NewMemQuerier() }
 
 // TestScripts runs the semantic tests in testdata/*.test. The format is a
 // subset of Prometheus' promqltest:
@@ -185,7 +103,7 @@ func runScript(t *testing.T, script string) {
 					}
 					samples = append(samples, model.Sample{T: int64(j) * interval.Milliseconds(), V: v.Value})
 				}
-				q.add(fromPromLabels(ls), samples...)
+				q.Add(fromPromLabels(ls), samples...)
 			}
 		case strings.HasPrefix(line, "eval"):
 			runEval(t, ng, lineNo, line, block)

@@ -2,7 +2,6 @@ package graphapi_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"image/png"
 	"io"
@@ -20,59 +19,8 @@ import (
 	"github.com/stratus-metrics/stratus/model"
 	"github.com/stratus-metrics/stratus/query"
 	"github.com/stratus-metrics/stratus/query/graphapi"
+	"github.com/stratus-metrics/stratus/query/querytest"
 )
-
-// memQuerier is an in-memory query.Querier.
-type memQuerier struct{ series []model.TimeSeries }
-
-type memSeries struct{ ts model.TimeSeries }
-
-func (s memSeries) Labels() model.Labels { return s.ts.Labels }
-func (s memSeries) Iterator(model.SampleIterator) model.SampleIterator {
-	return model.NewSliceIterator(s.ts.Samples)
-}
-
-func (q *memQuerier) match(ms []*model.Matcher) []model.TimeSeries {
-	var out []model.TimeSeries
-	for _, ts := range q.series {
-		if !slices.ContainsFunc(ms, func(m *model.Matcher) bool { return !m.Matches(ts.Labels.Get(m.Name)) }) {
-			out = append(out, ts)
-		}
-	}
-	return out
-}
-
-func (q *memQuerier) Select(_ context.Context, _, _ int64, ms ...*model.Matcher) model.SeriesSet {
-	var ss []model.Series
-	for _, ts := range q.match(ms) {
-		ss = append(ss, memSeries{ts})
-	}
-	return model.ListSeriesSet(ss)
-}
-
-func (q *memQuerier) LabelNames(_ context.Context, _, _ int64, ms ...*model.Matcher) ([]string, error) {
-	var out []string
-	for _, ts := range q.match(ms) {
-		for _, l := range ts.Labels {
-			if !slices.Contains(out, l.Name) {
-				out = append(out, l.Name)
-			}
-		}
-	}
-	slices.Sort(out)
-	return out, nil
-}
-
-func (q *memQuerier) LabelValues(_ context.Context, name string, _, _ int64, ms ...*model.Matcher) ([]string, error) {
-	var out []string
-	for _, ts := range q.match(ms) {
-		if v := ts.Labels.Get(name); v != "" && !slices.Contains(out, v) {
-			out = append(out, v)
-		}
-	}
-	slices.Sort(out)
-	return out, nil
-}
 
 var now = time.Date(2024, 1, 1, 3, 0, 0, 0, time.UTC)
 
@@ -87,7 +35,7 @@ func server(t *testing.T) *httptest.Server {
 			ss = append(ss, ts)
 		}
 	}
-	q := &memQuerier{series: ss}
+	q := querytest.NewMemQuerier(ss...)
 	r := mux.NewRouter()
 	graphapi.New(q, query.NewEngine(q, query.DefaultEngineOptions()), graphapi.Options{Now: func() time.Time { return now }}).Register(r)
 	srv := httptest.NewServer(r)
