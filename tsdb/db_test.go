@@ -159,7 +159,7 @@ func firstDiff(a, b []model.Sample) int {
 // mu runs f with the series' lock held, for white-box checks.
 func (db *DB) mu(ls model.Labels, f func(*memSeries)) {
 	key := model.AppendKey(nil, ls)
-	s, _, err := db.getOrCreate(key, ls)
+	s, _, err := db.getOrCreate(key, ls, nil)
 	if err != nil {
 		panic(err)
 	}

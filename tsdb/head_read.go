@@ -72,6 +72,15 @@ func (db *DB) LabelValues(ctx context.Context, name string, mint, maxt int64, ms
 	return db.index.LabelValues(name, ps), nil
 }
 
+// CountSeries returns how many series match all matchers (every series
+// when ms is empty), whatever their time range. It reads only the index.
+func (db *DB) CountSeries(ms ...*model.Matcher) int {
+	if len(ms) == 0 {
+		return db.NumSeries()
+	}
+	return len(db.index.Select(ms...))
+}
+
 func (db *DB) postingsInRange(ctx context.Context, mint, maxt int64, ms []*model.Matcher) (index.Postings, error) {
 	var ps index.Postings
 	if len(ms) == 0 {
