@@ -106,7 +106,7 @@ func TestAtlasSeriesLimit(t *testing.T) {
 	env := newTestEnv(t, nil)
 	env.app.reject = rejectSeriesLimit("new")
 	rec := env.do(t, "/api/v1/publish", []byte(`{"metrics":[{"tags":{"name":"new"},"timestamp":`+fmt.Sprint(testNowMs)+`,"value":1}]}`))
-	if rec.Code != 429 || !strings.Contains(rec.Body.String(), "active series limit") {
+	if rec.Code != 429 || !strings.Contains(rec.Body.String(), "series limit reached") {
 		t.Errorf("code = %d: %s", rec.Code, rec.Body)
 	}
 }

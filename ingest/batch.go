@@ -76,7 +76,7 @@ type request struct {
 	errs       []string // the first Config.MaxErrorsReported messages
 	nErrs      int      // rows rejected, detailed or not
 	storageErr error
-	limited    bool // the store answered model.ErrSeriesLimit
+	limited    bool // the store answered model.ErrSeriesLimit or model.ErrRateLimited
 	limitMsg   string
 
 	// Scratch space for decoders.
@@ -315,7 +315,7 @@ func (r *request) flush() {
 		detailed += n
 		reason := storeReason(rej.Err)
 		r.rejectedBy[reason] += n
-		if reason == reasonSeriesLimit && !r.limited {
+		if (reason == reasonSeriesLimit || reason == reasonRateLimited) && !r.limited {
 			r.limited = true
 			r.limitMsg = fmt.Sprintf("%s: %s: %v", r.rowName(r.origins[rej.Series]), describe(ts.Labels), rej.Err)
 		}
@@ -334,6 +334,8 @@ func storeReason(err error) string {
 	switch {
 	case errors.Is(err, model.ErrSeriesLimit):
 		return reasonSeriesLimit
+	case errors.Is(err, model.ErrRateLimited):
+		return reasonRateLimited
 	case errors.Is(err, model.ErrOutOfOrder):
 		return reasonOutOfOrder
 	case errors.Is(err, model.ErrTooOld):
@@ -368,7 +370,7 @@ const (
 	outcomeOK          outcome = iota // everything stored
 	outcomePartial                    // some rows rejected, some stored
 	outcomeRejected                   // rows rejected and none stored
-	outcomeSeriesLimit                // the store is full: 429, retry later
+	outcomeSeriesLimit                // a series or rate limit is reached: 429, retry later
 	outcomeStorage                    // the store failed: 503, retry
 )
 

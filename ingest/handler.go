@@ -140,11 +140,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) int {
 	return status
 }
 
-// seriesLimitMessage is the 429 text: which limit, and the first series
-// that hit it.
+// seriesLimitMessage is the 429 text: which limit (an active series
+// limit, the store's or a tenant's, or a tenant's ingest rate) and the
+// first series that hit it; the store's error names the limit's value.
 func (r *request) seriesLimitMessage() string {
-	return fmt.Sprintf("the store's active series limit is reached (%v); %d samples stored, %d rejected; first series refused: %s",
-		"series limit", r.accepted, r.rejected, r.limitMsg)
+	return fmt.Sprintf("an active series or ingest rate limit is reached, retry later; %d samples stored, %d rejected; first series refused: %s",
+		r.accepted, r.rejected, r.limitMsg)
 }
 
 func (r *request) storageMessage() string {

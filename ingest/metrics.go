@@ -28,6 +28,7 @@ const (
 	reasonUnsupported   = "unsupported"       // native histograms, string fields, delta temporality
 	reasonOutOfOrder    = "out_of_order"      // from the store
 	reasonSeriesLimit   = "series_limit"      // from the store: active-series limit
+	reasonRateLimited   = "rate_limited"      // from the store: ingest rate quota
 	reasonInvalidSeries = "invalid_series"    // from the store
 	reasonStorage       = "storage_error"     // Append failed as a whole
 	reasonOther         = "other"             // store rejections not detailed in AppendResult

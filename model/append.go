@@ -17,6 +17,9 @@ var (
 	// ErrSeriesLimit: the series is new and the store holds its maximum
 	// number of series.
 	ErrSeriesLimit = errors.New("series limit reached")
+	// ErrRateLimited: the sender pushes faster than its quota allows;
+	// clients should retry later.
+	ErrRateLimited = errors.New("ingest rate limit exceeded")
 	// ErrInvalidSeries: the label set is malformed.
 	ErrInvalidSeries = errors.New("invalid series")
 )

@@ -50,19 +50,17 @@ func (db *DB) Append(batch []model.TimeSeries) (model.AppendResult, error) {
 	return db.AppendAdmit(batch, nil)
 }
 
-// AdmitFunc decides whether a series that does not exist yet may be
-// created. It is called with the series' labels, at most once per new
-// series, while the store holds a lock of the series' stripe: it must be
-// fast and must not call back into the store. A non-nil error rejects the
-// series (all its samples) with that error; wrap model.ErrSeriesLimit for
-// quota errors so that clients are told to retry later.
-type AdmitFunc func(model.Labels) error
-
 // AppendAdmit is Append with admission control for new series: admit, when
 // not nil, is asked before each series is created. Series that already
 // exist never reach it, so the cost for a known series is nil. Callers use
 // it for quotas the store does not know about (per tenant, per sender).
-func (db *DB) AppendAdmit(batch []model.TimeSeries, admit AdmitFunc) (model.AppendResult, error) {
+//
+// admit is called with the series' labels, at most once per new series,
+// while the store holds a lock of the series' stripe: it must be fast and
+// must not call back into the store. A non-nil error rejects the series
+// (all its samples) with that error; wrap model.ErrSeriesLimit for quota
+// errors so that clients are told to retry later.
+func (db *DB) AppendAdmit(batch []model.TimeSeries, admit func(model.Labels) error) (model.AppendResult, error) {
 	var res model.AppendResult
 	sc := scratchPool.Get().(*appendScratch)
 	defer scratchPool.Put(sc)
@@ -224,7 +222,7 @@ func insertSample(ss []model.Sample, smp model.Sample) []model.Sample {
 // 8-byte hash of the key instead made the cache a tenth of the size, but
 // the check of the series' own key that a hit then needs touched as many
 // bytes, and the server was no faster.)
-func (db *DB) getOrCreate(key []byte, ls model.Labels, admit AdmitFunc) (*memSeries, bool, error) {
+func (db *DB) getOrCreate(key []byte, ls model.Labels, admit func(model.Labels) error) (*memSeries, bool, error) {
 	var buf [4]byte
 	if v := db.ids.Get(buf[:0], key); len(v) == 4 {
 		if s := db.table.get(binary.LittleEndian.Uint32(v)); s != nil {
