@@ -43,4 +43,39 @@
 // :percentiles reads Spectator percentile counters (tag percentile=T00xx
 // for timers in nanoseconds, D00xx for distribution summaries) with
 // Spectator's 276 PercentileBuckets and answers in seconds for timers.
+//
+// # Atlas and PromQL
+//
+// equiv_test.go holds the stack expressions that mean the same as a PromQL
+// expression, evaluated on the same data and engine: selection (:eq, :re
+// as =~"p.*", :in, :has as !="", :not as != and !~, lexicographic :lt/:gt
+// as character classes), aggregates (name,x,:eq,:sum,(,k,),:by is
+// sum by (__name__, k) (x{k!=""})), math with constants and between
+// lines joined on their :by keys, comparisons as PromQL's bool, :offset,
+// consolidation (:sum over denser data is sum(avg_over_time(x[step])),
+// :cf-max is max_over_time, ...), rolling windows as *_over_time, :delay
+// as offset, :topk on lines that never cross (or, on any lines, a topk of
+// max_over_time over the whole graph @ end()). Where the meaning differs,
+// it differs on purpose, as in Atlas:
+//
+//   - A step without samples is NaN; a PromQL selector looks back 5m.
+//     The twin of a stack query on gappy data is last_over_time(x[step]).
+//   - :add and :sub count a missing side as 0 unless both are missing:
+//     (a + b) or a or b in PromQL. :fadd and :fsub are PromQL's + and -.
+//   - Aggregates skip NaN samples; PromQL's sum of a NaN is NaN.
+//   - :div gives 0 for 0/0 and NaN for x/0; PromQL gives NaN and ±Inf.
+//   - Comparisons, :and and :or give 0 where a side is missing; PromQL's
+//     bool comparisons give no value there.
+//   - An aggregate that selects nothing is one NO DATA line; PromQL
+//     returns no series.
+//   - Lines keep the name tag through math; PromQL drops __name__ in
+//     arithmetic and most functions.
+//   - :rolling-count counts the non-zero values of the window, which is
+//     sum_over_time((x != bool 0)[w:step]), not count_over_time.
+//   - :topk, :bottomk, :stat and :filter rank by a statistic of the whole
+//     graph window; PromQL's topk ranks at each step.
+//   - :integral, :trend, :des and :sdes start at the graph's start and have
+//     no PromQL twin (double_exponential_smoothing smooths, :des predicts).
+//
+// TestEquivalenceDeliberateDifferences shows each of these on the data.
 package stacklang

@@ -212,8 +212,10 @@ func (e *unaryExpr) preroll(step int64) int { return e.expr.preroll(step) }
 
 // binaryExpr combines two expressions step by step. When both sides are
 // grouped, one side's keys must be a subset of the other's, and lines are
-// joined on the smaller set of keys; an ungrouped side joins every line of
-// the other. The result keeps the tags of the side with more keys.
+// joined on the smaller set of keys; an ungrouped side of one line joins
+// every line of the other; two ungrouped sides of several lines (:all)
+// join lines with the same tags. The result keeps the tags of the side
+// with more keys.
 type binaryExpr struct {
 	op   string
 	a, b TimeSeriesExpr
@@ -338,9 +340,18 @@ func (e *binaryExpr) eval(c *evalCtx) ([]TimeSeries, error) {
 	if !isSubset(gb, ga) || (ga == nil && gb == nil && len(rb) > 1 && len(ra) == 1) {
 		big, small, keys, swapped = rb, ra, ga, true
 	}
+	// Two sides of several ungrouped lines each (say, :all and :all) join
+	// line by line on all their tags, as PromQL's one-to-one matching.
+	byTags := ga == nil && gb == nil && len(ra) > 1 && len(rb) > 1
+	key := func(tags map[string]string) (string, bool) {
+		if byTags {
+			return tagsKey(tags), true
+		}
+		return groupKey(keys, tags)
+	}
 	index := make(map[string]*TimeSeries, len(small))
 	for i := range small {
-		k, ok := groupKey(keys, small[i].Tags)
+		k, ok := key(small[i].Tags)
 		if !ok {
 			continue
 		}
@@ -352,7 +363,7 @@ func (e *binaryExpr) eval(c *evalCtx) ([]TimeSeries, error) {
 	}
 	out := make([]TimeSeries, 0, len(big))
 	for _, s := range big {
-		k, ok := groupKey(keys, s.Tags)
+		k, ok := key(s.Tags)
 		if !ok {
 			continue
 		}
