@@ -183,11 +183,13 @@ func (g *Group) write(ts time.Time, batch []model.TimeSeries) {
 }
 
 // notify hands the group's firing alerts, and those resolved recently, to
-// the notifier. A firing alert is valid for four intervals (at least four
-// minutes, as Prometheus's resend delay): if the group stops being
-// evaluated (removed by a reload), its alerts resolve by themselves then.
+// the notifier and the pusher. A firing alert is valid for four intervals
+// (at least four minutes, as Prometheus's resend delay): if the group stops
+// being evaluated (removed by a reload), its alerts resolve by themselves
+// then.
 func (g *Group) notify(ts time.Time) {
-	if g.m.opts.Notifier == nil {
+	n, p := g.m.opts.Notifier, g.m.opts.Pusher
+	if n == nil && p == nil {
 		return
 	}
 	var send []*Alert
@@ -202,8 +204,15 @@ func (g *Group) notify(ts time.Time) {
 			}
 		}
 	}
-	if len(send) > 0 {
-		g.m.opts.Notifier.Send(send, ts.Add(4*max(g.interval, time.Minute)))
+	if len(send) == 0 {
+		return
+	}
+	validUntil := ts.Add(4 * max(g.interval, time.Minute))
+	if n != nil {
+		n.Send(send, validUntil)
+	}
+	if p != nil {
+		p.Send(send, validUntil)
 	}
 }
 

@@ -22,6 +22,9 @@ type Options struct {
 	Appender Appender
 	// Notifier receives firing and resolved alerts; nil notifies no one.
 	Notifier *Notifier
+	// Pusher pushes firing and resolved alerts to Alertmanagers; nil
+	// pushes to none.
+	Pusher *Pusher
 	// DataDir holds the alert state files (DataDir/rules/); "" keeps state
 	// in memory only, so a restart restarts every `for` clock.
 	DataDir string

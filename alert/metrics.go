@@ -116,3 +116,45 @@ func (nm *notifierMetrics) register(n *Notifier, reg prometheus.Registerer) {
 		reg.MustRegister(nm.notifications, nm.latency, queue)
 	}
 }
+
+// pusherMetrics are the Pusher's self-metrics, after Prometheus's
+// prometheus_notifications_{sent,errors,dropped}_total,
+// _queue_length and _latency_seconds, per Alertmanager.
+type pusherMetrics struct {
+	sent    *prometheus.CounterVec
+	errors  *prometheus.CounterVec
+	dropped prometheus.Counter
+	latency *prometheus.HistogramVec
+}
+
+// newPusherMetrics creates the Pusher's metrics and registers them, with
+// the queue length read from p, on reg; a nil reg registers none.
+func newPusherMetrics(p *Pusher, reg prometheus.Registerer) *pusherMetrics {
+	pm := &pusherMetrics{
+		sent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stratus_alertmanager_alerts_sent_total",
+			Help: "Alerts pushed to an Alertmanager's /api/v2/alerts and accepted, by Alertmanager.",
+		}, []string{"alertmanager"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stratus_alertmanager_alerts_errors_total",
+			Help: "Alerts in pushes to an Alertmanager that failed (network error or non-2xx answer), by Alertmanager; they are sent again at their next resend.",
+		}, []string{"alertmanager"}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "stratus_alertmanager_alerts_dropped_total",
+			Help: "Alerts dropped from the full Alertmanager push queue before being sent.",
+		}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "stratus_alertmanager_latency_seconds",
+			Help:    "Duration of pushes to an Alertmanager, failed ones included, by Alertmanager.",
+			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"alertmanager"}),
+	}
+	if reg != nil {
+		queue := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "stratus_alertmanager_queue_length",
+			Help: "Alerts waiting to be pushed to the Alertmanagers.",
+		}, func() float64 { return float64(p.QueueLength()) })
+		reg.MustRegister(pm.sent, pm.errors, pm.dropped, pm.latency, queue)
+	}
+	return pm
+}

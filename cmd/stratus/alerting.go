@@ -22,14 +22,57 @@ import (
 	"github.com/stratus-metrics/stratus/tsdb"
 )
 
-// alertingSection holds the configuration file's `alerting:` section as
-// YAML, because it is Alertmanager's schema and Alertmanager's own parser
-// reads it (alert.LoadNotifierConfig).
-type alertingSection struct{ node yaml.Node }
+// alertingSection holds the configuration file's `alerting:` section:
+// Alertmanager's schema (route, receivers, inhibit_rules), which
+// Alertmanager's own parser reads (alert.LoadNotifierConfig), plus one key
+// of ours, as in Prometheus's configuration: `alertmanagers:`, the real
+// Alertmanagers that also receive every alert.
+type alertingSection struct {
+	node     yaml.Node // the section as written
+	notifier yaml.Node // the section without alertmanagers: Alertmanager's schema
+	// Alertmanagers receive alerts on their /api/v2/alerts.
+	Alertmanagers []alertmanagerConfig
+}
 
-// UnmarshalYAML keeps the section's node as it is.
+// alertmanagerConfig is one entry of `alerting: alertmanagers:`.
+type alertmanagerConfig struct {
+	// URL is the Alertmanager's base URL: http://127.0.0.1:9093.
+	URL string `yaml:"url"`
+	// Timeout bounds one push (default 10s).
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// UnmarshalYAML decodes an entry, refusing unknown keys as the rest of the
+// file does (yaml.v3's KnownFields does not reach into custom unmarshalers).
+func (c *alertmanagerConfig) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i]; k.Value != "url" && k.Value != "timeout" {
+				return fmt.Errorf("line %d: field %s not found in an alertmanagers entry (fields: url, timeout)", k.Line, k.Value)
+			}
+		}
+	}
+	type plain alertmanagerConfig
+	return n.Decode((*plain)(c))
+}
+
+// UnmarshalYAML keeps the section's node, and takes alertmanagers out of
+// what Alertmanager's parser will read.
 func (a *alertingSection) UnmarshalYAML(n *yaml.Node) error {
-	a.node = *n
+	a.node, a.notifier, a.Alertmanagers = *n, *n, nil
+	if n.Kind != yaml.MappingNode {
+		return nil // Alertmanager's parser reports it
+	}
+	a.notifier.Content = nil
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k, v := n.Content[i], n.Content[i+1]; k.Value == "alertmanagers" {
+			if err := v.Decode(&a.Alertmanagers); err != nil {
+				return fmt.Errorf("alerting: alertmanagers: %w", err)
+			}
+			continue
+		}
+		a.notifier.Content = append(a.notifier.Content, n.Content[i], n.Content[i+1])
+	}
 	return nil
 }
 
@@ -41,16 +84,39 @@ func (a alertingSection) MarshalYAML() (any, error) {
 	return &a.node, nil
 }
 
+// Validate checks the alertmanagers entries (Alertmanager's part is checked
+// by its parser when alerting starts).
+func (a *alertingSection) Validate() error {
+	if len(a.Alertmanagers) == 0 {
+		return nil
+	}
+	opts := a.pusherOptions()
+	if err := opts.Validate(); err != nil {
+		return fmt.Errorf("alerting: %w", err)
+	}
+	return nil
+}
+
+// pusherOptions maps the alertmanagers entries to the alert package's.
+func (a *alertingSection) pusherOptions() alert.PusherOptions {
+	var opts alert.PusherOptions
+	for _, c := range a.Alertmanagers {
+		opts.Alertmanagers = append(opts.Alertmanagers, alert.AlertmanagerTarget{URL: c.URL, Timeout: c.Timeout})
+	}
+	return opts
+}
+
 // defaultAlerting routes every alert to a receiver that notifies no one:
 // rules still evaluate and show in the UI and API.
 const defaultAlerting = "route:\n  receiver: none\nreceivers:\n  - name: none\n"
 
-// text returns the section as YAML text, or the default when it is absent.
+// text returns the Alertmanager part of the section as YAML text, or the
+// default when there is none (no section, or only alertmanagers).
 func (a alertingSection) text() (string, error) {
-	if a.node.Kind == 0 {
+	if a.notifier.Kind == 0 || (a.notifier.Kind == yaml.MappingNode && len(a.notifier.Content) == 0) {
 		return defaultAlerting, nil
 	}
-	b, err := yaml.Marshal(&a.node)
+	b, err := yaml.Marshal(&a.notifier)
 	if err != nil {
 		return "", fmt.Errorf("re-encode alerting section: %w", err)
 	}
@@ -122,10 +188,12 @@ func atlasRuleQuery(ctx context.Context, ng *stacklang.Engine, expr string, t ti
 	return out, nil
 }
 
-// alerting is the running alert manager and notifier.
+// alerting is the running alert manager, notifier and, when
+// Alertmanagers are configured, pusher.
 type alerting struct {
 	manager  *alert.Manager
 	notifier *alert.Notifier
+	pusher   *alert.Pusher // nil without alertmanagers
 	globs    []string
 	logger   *slog.Logger
 	cancel   context.CancelFunc
@@ -155,8 +223,17 @@ func startAlerting(cfg *Config, db *tsdb.DB, ng *query.Engine, reg prometheus.Re
 	if err != nil {
 		return nil, err
 	}
+	var pusher *alert.Pusher
+	if len(cfg.Alerting.Alertmanagers) > 0 {
+		opts := cfg.Alerting.pusherOptions()
+		opts.Logger, opts.Registerer = logger.With("component", "alertmanager-push"), reg
+		if pusher, err = alert.NewPusher(opts); err != nil {
+			n.Close()
+			return nil, fmt.Errorf("alerting: %w", err)
+		}
+	}
 	m, err := alert.NewManager(alert.Options{
-		Query: engineQueryFunc(ng), Appender: db, Notifier: n, DataDir: dir,
+		Query: engineQueryFunc(ng), Appender: db, Notifier: n, Pusher: pusher, DataDir: dir,
 		Packs: cfg.RulePacks, EvaluationInterval: cfg.EvaluationInterval, ExternalURL: externalURL,
 		Logger: logger.With("component", "rules"), Registerer: reg,
 	})
@@ -169,13 +246,17 @@ func startAlerting(cfg *Config, db *tsdb.DB, ng *query.Engine, reg prometheus.Re
 		return nil, fmt.Errorf("load rules: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a := &alerting{manager: m, notifier: n, globs: cfg.RuleFiles, logger: logger, cancel: cancel, done: make(chan struct{})}
+	a := &alerting{manager: m, notifier: n, pusher: pusher, globs: cfg.RuleFiles, logger: logger, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(a.done)
 		go n.Run(ctx)
+		if pusher != nil {
+			go pusher.Run(ctx)
+		}
 		m.Run(ctx)
 	}()
-	logger.Info("alerting started", "rule_files", cfg.RuleFiles, "rule_packs", cfg.RulePacks, "groups", len(m.Groups()))
+	logger.Info("alerting started", "rule_files", cfg.RuleFiles, "rule_packs", cfg.RulePacks, "groups", len(m.Groups()),
+		"alertmanagers", len(cfg.Alerting.Alertmanagers))
 	return a, nil
 }
 
@@ -216,10 +297,13 @@ func (a *alerting) reloadOnSIGHUP(ctx context.Context) {
 }
 
 // close stops evaluation, then the notifier (whose outbox keeps what is
-// still to send).
+// still to send) and the pusher (which pushes what is still queued).
 func (a *alerting) close() {
 	a.manager.Close()
 	a.cancel()
 	<-a.done
 	a.notifier.Close()
+	if a.pusher != nil {
+		a.pusher.Close()
+	}
 }

@@ -39,7 +39,7 @@ type Config struct {
 	// ExternalURL is how users reach this Stratus, for links in alerts.
 	ExternalURL string `yaml:"external_url"`
 	// Alerting is Alertmanager's configuration schema: route, receivers,
-	// inhibit_rules.
+	// inhibit_rules; plus alertmanagers, real Alertmanagers to push to.
 	Alerting alertingSection `yaml:"alerting"`
 }
 
@@ -99,6 +99,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Query.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("query: %w", err))
+	}
+	if err := c.Alerting.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
