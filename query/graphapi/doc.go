@@ -2,8 +2,14 @@
 // stack language (query/stacklang) and the chart renderer (query/render):
 //
 //	GET /api/v1/graph?q=<expr>&s=&e=&step=&format=png|svg|json|csv&w=&h=&tz=&theme=&title=&ylabel=&no_legend=&palette=
-//	GET /api/v1/tags[?q=<query>]         tag keys
-//	GET /api/v1/tags/{key}[?q=<query>]   values of one key
+//	GET /api/v1/tags[?q=<query>&s=&e=&limit=&offset=]         tag keys
+//	GET /api/v1/tags/{key}[?q=<query>&s=&e=&limit=&offset=]   values of one key
+//
+// Tags answer a sorted JSON array of strings, one page at a time: at most
+// limit (default DefaultTagsLimit, at most MaxTagsLimit) entries strictly
+// greater than offset. The last entry of a page is the next page's offset,
+// as in Atlas, and a Link header (rel="next") carries the next page's URL
+// while results remain, so paging returns every entry exactly once.
 //
 // A graph request is parsed (times as Atlas writes them, see ParseTime),
 // the expression parsed and evaluated on the step grid, and the styled

@@ -14,7 +14,6 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/stratus-metrics/stratus/model"
 	"github.com/stratus-metrics/stratus/query"
 	"github.com/stratus-metrics/stratus/query/render"
 	"github.com/stratus-metrics/stratus/query/stacklang"
@@ -304,63 +303,4 @@ func spans(s stacklang.Series, res *stacklang.Result, color string) []render.VSp
 		}
 	}
 	return out
-}
-
-// tags answers /api/v1/tags (keys) and /api/v1/tags/{key} (values), as
-// JSON arrays of strings, restricted by an optional query q and the
-// range s..e (default: all time until now).
-func (h *Handler) tags(w http.ResponseWriter, r *http.Request) {
-	p := r.URL.Query()
-	now := h.opts.Now()
-	mint, maxt := int64(math.MinInt64/2), now.UnixMilli()
-	if v := p.Get("e"); v != "" {
-		t, err := ParseTime(v, now, time.UTC, nil)
-		if err != nil {
-			writeError(w, badRequest("invalid parameter \"e\": %v", err))
-			return
-		}
-		maxt = t.UnixMilli()
-	}
-	if v := p.Get("s"); v != "" {
-		t, err := ParseTime(v, now, time.UTC, map[string]time.Time{"e": time.UnixMilli(maxt)})
-		if err != nil {
-			writeError(w, badRequest("invalid parameter \"s\": %v", err))
-			return
-		}
-		mint = t.UnixMilli()
-	}
-	var ms []*model.Matcher
-	if q := p.Get("q"); q != "" {
-		qq, err := stacklang.ParseQuery(q)
-		if err != nil {
-			writeError(w, badRequest("invalid parameter \"q\": %v", err))
-			return
-		}
-		ms = stacklang.Matchers(qq)
-	}
-	var out []string
-	var err error
-	if key, ok := mux.Vars(r)["key"]; ok {
-		if key == "name" {
-			key = model.MetricName
-		}
-		out, err = h.q.LabelValues(r.Context(), key, mint, maxt, ms...)
-	} else {
-		out, err = h.q.LabelNames(r.Context(), mint, maxt, ms...)
-		for i, k := range out {
-			if k == model.MetricName {
-				out[i] = "name"
-			}
-		}
-		slices.Sort(out)
-	}
-	if err != nil {
-		writeError(w, &httpError{http.StatusInternalServerError, "internal", err})
-		return
-	}
-	if out == nil {
-		out = []string{}
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(out)
 }

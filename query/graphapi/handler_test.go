@@ -194,7 +194,7 @@ func TestParseTime(t *testing.T) {
 			t.Errorf("ParseTime(%q) = %v, %v; want %v", c.in, got, err, c.want)
 		}
 	}
-	for _, bad := range []string{"", "e-", "x-1h", "now-1q", "s-1h"} {
+	for _, bad := range []string{"", "e-", "x-1h", "now-1q", "s-1h", "+-1h", "now--1h", "now-1099511627775y"} {
 		if _, err := graphapi.ParseTime(bad, now, time.UTC, map[string]time.Time{"e": end}); err == nil {
 			t.Errorf("ParseTime(%q): want an error", bad)
 		}

@@ -35,7 +35,8 @@ func ParseTime(s string, now time.Time, loc *time.Location, refs map[string]time
 		}
 	}
 	m := relTime.FindStringSubmatch(s)
-	if m == nil || (m[2] == "" && m[3] != "") || (m[2] != "" && m[3] == "") {
+	// One sign only: "+-1h" is a typo, not an hour back.
+	if m == nil || (m[2] == "" && m[3] != "") || (m[2] != "" && m[3] == "") || strings.ContainsAny(m[3][:min(1, len(m[3]))], "+-") {
 		return time.Time{}, fmt.Errorf("time %q: want now, now-1h, e-3h, s+1h, epoch ms or s, or ISO 8601", s)
 	}
 	base := now

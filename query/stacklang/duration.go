@@ -22,14 +22,20 @@ var unitMs = map[string]int64{
 	"y": 365 * 86_400_000, "year": 365 * 86_400_000, "years": 365 * 86_400_000,
 }
 
+// MaxDuration is the longest duration ParseDuration accepts, in
+// milliseconds: 100 years, far beyond any retention, and small enough
+// that a time plus or minus it neither overflows a time.Duration nor
+// leaves the years a time.Time can print.
+const MaxDuration = 100 * 365 * 86_400_000
+
 // ParseDuration parses an Atlas duration in milliseconds: a count and a
 // unit (30s, 5m, 5min, 1h, 1d, 1w, 1y), ISO 8601 (PT1H, P1D, P1W), or a Go
 // duration (1h30m).
 func ParseDuration(s string) (int64, error) {
 	if m := simpleDuration.FindStringSubmatch(s); m != nil {
 		n, err := strconv.ParseInt(m[1], 10, 64)
-		if err != nil || n > 1<<40 {
-			return 0, fmt.Errorf("duration %q out of range", s)
+		if err != nil || n > MaxDuration/unitMs[m[2]] {
+			return 0, fmt.Errorf("duration %q out of range (at most %s)", s, formatDuration(MaxDuration))
 		}
 		return n * unitMs[m[2]], nil
 	}
@@ -45,12 +51,15 @@ func ParseDuration(s string) (int64, error) {
 			}
 			ms += v * mult
 		}
-		if ms > 1<<52 {
-			return 0, fmt.Errorf("duration %q out of range", s)
+		if ms > MaxDuration {
+			return 0, fmt.Errorf("duration %q out of range (at most %s)", s, formatDuration(MaxDuration))
 		}
 		return int64(ms), nil
 	}
 	if d, err := time.ParseDuration(s); err == nil {
+		if d.Milliseconds() > MaxDuration || d.Milliseconds() < -MaxDuration {
+			return 0, fmt.Errorf("duration %q out of range (at most %s)", s, formatDuration(MaxDuration))
+		}
 		return d.Milliseconds(), nil
 	}
 	return 0, fmt.Errorf("invalid duration %q: want a number and a unit (5m, 1h, 1d, 1w) or ISO 8601 (PT1H)", s)
