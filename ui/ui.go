@@ -109,14 +109,26 @@ func (u *UI) Close() {
 // browser-side router renders the page.
 var pagePaths = []string{"/", "/explore", "/dashboards", "/dashboards/{id}", "/dashboards/{id}/edit", "/alerts", "/status"}
 
-// Register mounts the UI's routes on r. They do not need storage, so
-// register them on the top-level router, before any catch-all.
+// Register mounts the UI's routes on r: RegisterPages and RegisterAPI.
+// They do not need storage, so register them on the top-level router,
+// before any catch-all.
 func (u *UI) Register(r *mux.Router) {
+	u.RegisterPages(r)
+	u.RegisterAPI(r)
+}
+
+// RegisterPages mounts the app shell and its assets, which hold no data.
+func (u *UI) RegisterPages(r *mux.Router) {
 	for _, p := range pagePaths {
 		r.Handle(p, secure(http.HandlerFunc(u.serveShell))).Methods(http.MethodGet, http.MethodHead)
 	}
 	r.PathPrefix(staticPrefix).Handler(secure(http.HandlerFunc(u.serveAsset))).Methods(http.MethodGet, http.MethodHead)
+}
 
+// RegisterAPI mounts the UI's data routes: dashboards and status. A
+// multi-tenant server builds one UI per tenant (its own DataDir and
+// Storage) and mounts only this part of it on the tenant's router.
+func (u *UI) RegisterAPI(r *mux.Router) {
 	d := u.dashboards
 	r.Handle("/api/v1/dashboards", secure(http.HandlerFunc(d.list))).Methods(http.MethodGet)
 	r.Handle("/api/v1/dashboards/{id}", secure(http.HandlerFunc(d.get))).Methods(http.MethodGet)

@@ -16,10 +16,10 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/stratus-metrics/stratus/alert"
+	"github.com/stratus-metrics/stratus/internal/egress"
 	"github.com/stratus-metrics/stratus/model"
 	"github.com/stratus-metrics/stratus/query"
 	"github.com/stratus-metrics/stratus/query/stacklang"
-	"github.com/stratus-metrics/stratus/tsdb"
 )
 
 // alertingSection holds the configuration file's `alerting:` section:
@@ -202,7 +202,7 @@ type alerting struct {
 
 // startAlerting loads rules and the notification config and starts
 // evaluating. Invalid rule files fail start-up with file, line and reason.
-func startAlerting(cfg *Config, db *tsdb.DB, ng *query.Engine, reg prometheus.Registerer, logger *slog.Logger) (*alerting, error) {
+func startAlerting(cfg *Config, db alert.Appender, ng *query.Engine, reg prometheus.Registerer, logger *slog.Logger) (*alerting, error) {
 	text, err := cfg.Alerting.text()
 	if err != nil {
 		return nil, err
@@ -219,14 +219,19 @@ func startAlerting(cfg *Config, db *tsdb.DB, ng *query.Engine, reg prometheus.Re
 	if externalURL == "" {
 		externalURL = "http://" + cfg.ListenAddr
 	}
-	n, err := alert.NewNotifier(alert.NotifierOptions{Config: amCfg, DataDir: dir, ExternalURL: externalURL, Logger: logger.With("component", "notifier"), Registerer: reg})
+	// Webhooks and pushes go only where egress allows, with TLS verified.
+	client, err := egress.Client(cfg.Egress, 10*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	n, err := alert.NewNotifier(alert.NotifierOptions{Config: amCfg, DataDir: dir, ExternalURL: externalURL, Logger: logger.With("component", "notifier"), Registerer: reg, Client: client})
 	if err != nil {
 		return nil, err
 	}
 	var pusher *alert.Pusher
 	if len(cfg.Alerting.Alertmanagers) > 0 {
 		opts := cfg.Alerting.pusherOptions()
-		opts.Logger, opts.Registerer = logger.With("component", "alertmanager-push"), reg
+		opts.Logger, opts.Registerer, opts.Client = logger.With("component", "alertmanager-push"), reg, client
 		if pusher, err = alert.NewPusher(opts); err != nil {
 			n.Close()
 			return nil, fmt.Errorf("alerting: %w", err)

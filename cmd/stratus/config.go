@@ -14,6 +14,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/stratus-metrics/stratus/ingest"
+	"github.com/stratus-metrics/stratus/internal/auth"
+	"github.com/stratus-metrics/stratus/internal/egress"
 	"github.com/stratus-metrics/stratus/query"
 	"github.com/stratus-metrics/stratus/tsdb"
 )
@@ -41,6 +43,17 @@ type Config struct {
 	// Alerting is Alertmanager's configuration schema: route, receivers,
 	// inhibit_rules; plus alertmanagers, real Alertmanagers to push to.
 	Alerting alertingSection `yaml:"alerting"`
+
+	// Auth turns on authentication with tokens and roles (security.go).
+	Auth auth.Config `yaml:"auth"`
+	// Tenants holds per-tenant limits and rule files.
+	Tenants tenantsConfig `yaml:"tenants"`
+	// TLS serves HTTPS with a key pair reloaded when it changes.
+	TLS tlsConfig `yaml:"tls"`
+	// Server holds the HTTP server's timeouts and header limit.
+	Server serverConfig `yaml:"server"`
+	// Egress restricts where webhooks and Alertmanager pushes may go.
+	Egress egress.Config `yaml:"egress"`
 }
 
 // defaultConfig returns the embedded defaults.
@@ -55,6 +68,8 @@ func defaultConfig() Config {
 		Query:      query.DefaultConfig(),
 
 		EvaluationInterval: time.Minute,
+		Tenants:            tenantsConfig{MaxTenants: 1000},
+		Server:             defaultServerConfig(),
 	}
 }
 
@@ -99,6 +114,12 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Query.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("query: %w", err))
+	}
+	if err := c.validateSecurity(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := egress.Parse(c.Egress.Allow); err != nil {
+		errs = append(errs, err)
 	}
 	if err := c.Alerting.Validate(); err != nil {
 		errs = append(errs, err)

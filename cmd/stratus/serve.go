@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -18,9 +20,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/stratus-metrics/stratus/ingest"
-	"github.com/stratus-metrics/stratus/query"
-	"github.com/stratus-metrics/stratus/query/graphapi"
+	"github.com/stratus-metrics/stratus/internal/audit"
+	"github.com/stratus-metrics/stratus/internal/auth"
+	"github.com/stratus-metrics/stratus/internal/tenant"
 	"github.com/stratus-metrics/stratus/tsdb"
 	"github.com/stratus-metrics/stratus/ui"
 )
@@ -104,14 +106,15 @@ func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 // server is the running process: its components and HTTP router.
 type server struct {
-	cfg    Config
-	logger *slog.Logger
-	reg    *prometheus.Registry
-	router *mux.Router
-	api    *mux.Router // routes that need storage; 503 until it is open
-	db     *tsdb.DB
-	ui     *ui.UI
-	ready  atomic.Bool
+	cfg     Config
+	logger  *slog.Logger
+	reg     *prometheus.Registry
+	router  *mux.Router
+	db      *tsdb.DB
+	ui      *ui.UI
+	audit   *audit.Log
+	tenants *tenantSets // nil until storage is open
+	ready   atomic.Bool
 }
 
 // serve runs Stratus until ctx is cancelled, then shuts down gracefully:
@@ -128,6 +131,11 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 			ConstLabels: prometheus.Labels{"version": bi.Version, "revision": bi.Revision, "goversion": bi.GoVersion},
 		}, func() float64 { return 1 }),
 	)
+	g, err := s.openGate()
+	if err != nil {
+		return err
+	}
+	defer s.audit.Close()
 	if extras.routes != nil {
 		extras.routes(s.router) // before routes() adds its catch-all
 	}
@@ -137,17 +145,26 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
 	}
+	scheme := "http"
+	if cfg.TLS.enabled() {
+		certs, err := newCertReloader(cfg.TLS, func(err error) { logger.Error("tls key pair reload failed; the previous one stays in service", "err", err) })
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		ln, scheme = tls.NewListener(ln, certs.serverTLS()), "https"
+	}
 	httpSrv := &http.Server{
-		Handler:           s.router,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    1 << 20,
+		Handler:           g,
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
+		ReadTimeout:       cfg.Server.ReadTimeout,
+		IdleTimeout:       cfg.Server.IdleTimeout,
+		MaxHeaderBytes:    cfg.Server.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
-	logger.Info("stratus listening", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "version", bi.Version)
+	logger.Info("stratus listening", "addr", ln.Addr().String(), "scheme", scheme, "auth", authMode(&cfg), "data_dir", cfg.DataDir, "version", bi.Version)
 
 	// Storage opens after the listener so that /-/healthy answers during
 	// WAL replay; /-/ready turns 200 only once it is open.
@@ -157,25 +174,16 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 		s.ui.Close()
 		return fmt.Errorf("open storage: %w", err)
 	}
-	s.db = db
-	ingest.NewHandler(db, cfg.Ingest, s.reg, logger.With("component", "ingest")).Register(s.api)
-	query.NewExportHandler(db).Register(s.api)
-	qopts := cfg.Query.APIOptions(logger.With("component", "query"), query.BuildInfo{Version: bi.Version, Revision: bi.Revision, BuildDate: bi.BuildDate, GoVersion: bi.GoVersion})
-	qapi := query.NewAPI(db, qopts)
-	qapi.Register(s.api)
-	graphapi.New(db, qapi.Engine(), graphapi.Options{}).Register(s.api)
-	al, err := startAlerting(&cfg, db, qapi.Engine(), s.reg, logger)
-	if err != nil {
+	tctx, stopTenants := context.WithCancel(context.Background())
+	defer stopTenants()
+	if err := s.start(tctx, db); err != nil {
 		httpSrv.Close()
 		s.ui.Close()
 		db.Close()
 		return err
 	}
-	al.manager.Register(s.api)
-	s.api.HandleFunc("/-/reload", al.reloadHandler).Methods(http.MethodPost, http.MethodPut)
-	al.reloadOnSIGHUP(ctx)
-	s.ready.Store(true)
-	fmt.Fprintf(stdout, "Stratus is ready at http://%s/\n", ln.Addr())
+	sets := s.tenants
+	fmt.Fprintf(stdout, "Stratus is ready at %s://%s/\n", scheme, ln.Addr())
 	if extras.ready != nil {
 		extras.ready(ln.Addr().String())
 	}
@@ -185,7 +193,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 		logger.Info("shutting down")
 	case err := <-serveErr:
 		s.ui.Close()
-		al.close()
+		sets.close()
 		db.Close()
 		return fmt.Errorf("http server: %w", err)
 	}
@@ -196,12 +204,56 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 		logger.Warn("http shutdown incomplete", "err", err)
 	}
 	s.ui.Close() // its self-scrape appends to db
-	al.close()
+	stopTenants()
+	sets.close()
 	if err := db.Close(); err != nil {
 		return fmt.Errorf("close storage: %w", err)
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// start serves from db: it builds the default tenant's components (the
+// only ones of a single-tenant server; a multi-tenant server builds the
+// others on their first request) and turns ready.
+func (s *server) start(ctx context.Context, db *tsdb.DB) error {
+	s.db = db
+	sets := &tenantSets{max: s.cfg.Tenants.MaxTenants, sets: map[string]*tenantSet{},
+		build: func(id string) (*tenantSet, error) { return s.buildTenant(ctx, id) }}
+	if _, err := sets.get(tenant.Default); err != nil {
+		return err
+	}
+	s.tenants = sets
+	if s.cfg.multiTenant() {
+		s.reg.MustRegister(tenantCollector{sets: sets})
+	}
+	s.ready.Store(true)
+	return nil
+}
+
+// openGate opens the audit log, records the configuration this process
+// starts with, and builds the access-control middleware.
+func (s *server) openGate() (*gate, error) {
+	log, broken, err := audit.Open(filepath.Join(s.cfg.DataDir, "audit"))
+	if err != nil {
+		return nil, err
+	}
+	if broken != 0 {
+		s.logger.Error("audit log chain is broken: an entry was modified or removed", "first_bad_seq", broken)
+	}
+	s.audit = log
+	g := &gate{cfg: &s.cfg, audit: log, logger: s.logger.With("component", "auth"), next: s.router}
+	if s.cfg.Auth.Enabled {
+		if g.authn, err = auth.New(s.cfg.Auth); err != nil {
+			log.Close()
+			return nil, err
+		}
+	}
+	if err := recordConfig(log, &s.cfg); err != nil {
+		log.Close()
+		return nil, err
+	}
+	return g, nil
 }
 
 // routes registers the process-level endpoints; each component registers
@@ -240,17 +292,33 @@ func (s *server) routes() {
 			}
 			return s.db
 		}})
-	s.ui.Register(r)
+	if s.cfg.multiTenant() {
+		s.ui.RegisterPages(r) // each tenant's set serves its own dashboards
+	} else {
+		s.ui.Register(r)
+	}
+	aa := auditAPI{log: s.audit}
+	r.HandleFunc("/api/v1/audit", aa.list).Methods(http.MethodGet)
+	r.HandleFunc("/api/v1/audit/verify", aa.verify).Methods(http.MethodGet)
 
 	// Everything else waits for storage: during WAL replay clients get a
-	// retryable 503 rather than a 404.
-	s.api = mux.NewRouter()
+	// retryable 503 rather than a 404. Then it goes to the caller's
+	// tenant's components.
 	r.PathPrefix("/").HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if !s.ready.Load() {
 			w.Header().Set("Retry-After", "5")
 			http.Error(w, "Stratus is starting: storage is opening.", http.StatusServiceUnavailable)
 			return
 		}
-		s.api.ServeHTTP(w, req)
+		if req.URL.Path == "/api/v1/status/tenants" {
+			s.tenantsAPI(w, req)
+			return
+		}
+		set, err := s.tenants.get(callerFrom(req.Context()).tenant)
+		if err != nil {
+			deny(w, req, http.StatusTooManyRequests, err.Error())
+			return
+		}
+		set.router.ServeHTTP(w, req)
 	})
 }

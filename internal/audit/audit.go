@@ -147,6 +147,8 @@ type Query struct {
 	Tenant string
 	// After keeps entries with Seq > After.
 	After int64
+	// Action keeps only entries of this action; "" keeps all.
+	Action string
 	// Limit caps the answer (default and maximum 1000); the newest
 	// entries are kept.
 	Limit int
@@ -159,7 +161,7 @@ func (l *Log) Entries(q Query) ([]Entry, error) {
 	}
 	var out []Entry
 	keep := func(e Entry) {
-		if e.Seq <= q.After || (q.Tenant != "" && e.Tenant != q.Tenant) {
+		if e.Seq <= q.After || (q.Tenant != "" && e.Tenant != q.Tenant) || (q.Action != "" && e.Action != q.Action) {
 			return
 		}
 		out = append(out, e)

@@ -77,21 +77,21 @@ type Store interface {
 // Limits are one tenant's quotas. Zero means unlimited.
 type Limits struct {
 	// MaxSeries caps the tenant's series in the store.
-	MaxSeries int `yaml:"max_series"`
+	MaxSeries int `yaml:"max_series" json:"max_series"`
 	// IngestRate caps accepted samples per second, with bursts of
 	// IngestBurst samples (default: one second's worth, at least one
 	// request's worth of 10k samples).
-	IngestRate  float64 `yaml:"ingest_rate"`
-	IngestBurst int     `yaml:"ingest_burst"`
+	IngestRate  float64 `yaml:"ingest_rate" json:"ingest_rate"`
+	IngestBurst int     `yaml:"ingest_burst" json:"ingest_burst"`
 	// MaxBodyBytes caps one push request's body (before decompression);
 	// zero keeps the server's ingest.max_body_bytes.
-	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	MaxBodyBytes int64 `yaml:"max_body_bytes" json:"max_body_bytes"`
 	// QueryMaxSamples caps the samples one query may load; zero keeps the
 	// server's query.max_samples.
-	QueryMaxSamples int `yaml:"query_max_samples"`
+	QueryMaxSamples int `yaml:"query_max_samples" json:"query_max_samples"`
 	// QueryConcurrency caps the tenant's queries running at once; more
 	// are answered 429.
-	QueryConcurrency int `yaml:"query_concurrency"`
+	QueryConcurrency int `yaml:"query_concurrency" json:"query_concurrency"`
 }
 
 // Validate reports negative limits.
