@@ -147,7 +147,9 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 	}
 	scheme := "http"
 	if cfg.TLS.enabled() {
-		certs, err := newCertReloader(cfg.TLS, func(err error) { logger.Error("tls key pair reload failed; the previous one stays in service", "err", err) })
+		certs, err := newCertReloader(cfg.TLS, func(err error) {
+			logger.Error("tls key pair reload failed; the previous one stays in service", "err", err)
+		})
 		if err != nil {
 			ln.Close()
 			return err

@@ -239,4 +239,3 @@ func (s *server) tenantsAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	writeAPIData(w, map[string]any{"multi_tenant": s.cfg.multiTenant(), "auth": authMode(&s.cfg), "caller": c.name, "tenant": c.tenant, "tenants": rows})
 }
-
