@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -404,4 +405,339 @@ func scrape(t *testing.T, base string) string {
 	var buf bytes.Buffer
 	io.Copy(&buf, resp.Body)
 	return buf.String()
+}
+
+// flakyHook is a webhook receiver on a fixed loopback address that can
+// answer 503, refuse connections (stopped) or accept. It records every
+// attempt, so that the test can tell what arrived from what was tried.
+type flakyHook struct {
+	t    *testing.T
+	addr string
+
+	mu       sync.Mutex
+	srv      *http.Server // nil while stopped
+	code     int          // the answer while running
+	attempts []hookAttempt
+}
+
+// hookAttempt is one request the receiver got.
+type hookAttempt struct {
+	key    string // Idempotency-Key
+	group  string // groupLabels.alertname
+	status string // payload status: firing or resolved
+	code   int    // what the receiver answered
+	body   string
+}
+
+func newFlakyHook(t *testing.T) *flakyHook {
+	h := &flakyHook{t: t, addr: freeAddr(t)}
+	t.Cleanup(h.stop)
+	return h
+}
+
+func (h *flakyHook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	var m struct {
+		Status      string            `json:"status"`
+		GroupLabels map[string]string `json:"groupLabels"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		h.t.Errorf("webhook body is not JSON: %v: %s", err, b)
+	}
+	h.mu.Lock()
+	code := h.code
+	h.attempts = append(h.attempts, hookAttempt{key: r.Header.Get("Idempotency-Key"), group: m.GroupLabels["alertname"], status: m.Status, code: code, body: string(b)})
+	h.mu.Unlock()
+	w.WriteHeader(code)
+}
+
+// start listens on the receiver's address, answering code.
+func (h *flakyHook) start(code int) {
+	h.t.Helper()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.code = code
+	if h.srv != nil {
+		return
+	}
+	var ln net.Listener
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if ln, err = net.Listen("tcp", h.addr); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil {
+		h.t.Fatalf("listen again on %s: %v", h.addr, err)
+	}
+	h.srv = &http.Server{Handler: h}
+	go h.srv.Serve(ln)
+}
+
+// stop closes the listener and every connection: attempts are refused.
+func (h *flakyHook) stop() {
+	h.mu.Lock()
+	srv := h.srv
+	h.srv = nil
+	h.mu.Unlock()
+	if srv != nil {
+		srv.Close()
+	}
+}
+
+// tried reports whether some attempt carried the group in that status.
+func (h *flakyHook) tried(group, status string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, a := range h.attempts {
+		if a.group == group && a.status == status {
+			return true
+		}
+	}
+	return false
+}
+
+// delivered returns the attempts answered 2xx.
+func (h *flakyHook) delivered() []hookAttempt {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []hookAttempt
+	for _, a := range h.attempts {
+		if a.code/100 == 2 {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// keysOf returns the distinct idempotency keys of the attempts of group in
+// status, delivered or not.
+func (h *flakyHook) keysOf(group, status string) map[string]int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	keys := map[string]int{}
+	for _, a := range h.attempts {
+		if a.group == group && a.status == status {
+			keys[a.key]++
+		}
+	}
+	return keys
+}
+
+const deliveryRules = `groups:
+  - name: delivery
+    rules:
+      - alert: DeliveryA
+        expr: delivery_a > 100
+        for: 1s
+      - alert: DeliveryB
+        expr: delivery_b > 100
+        for: 1s
+      - alert: DeliveryD
+        expr: delivery_d > 100
+        for: 1s
+`
+
+// TestAlertingDeliveryAcrossFailure: the webhook receiver is down while
+// alerts fire and resolve, and Stratus is killed and restarted in the
+// middle; once the receiver is back, every notification arrives, and a
+// receiver that drops repeated Idempotency-Keys sees each exactly once.
+//
+//   - DeliveryA fires while the receiver answers 503, is still undelivered
+//     when Stratus is killed (SIGKILL), is delivered after the restart once
+//     the receiver is back, and resolves afterwards.
+//   - DeliveryB fires and resolves while the receiver answers 503: its
+//     firing notification is superseded by the resolution, which carries
+//     the same alert and arrives after the restart (as in Alertmanager, an
+//     undelivered group notification gives way to the group's newer state).
+//   - DeliveryD fires after the restart while the receiver refuses
+//     connections, and resolves once it is back.
+func TestAlertingDeliveryAcrossFailure(t *testing.T) {
+	hook := newFlakyHook(t)
+	hook.start(http.StatusServiceUnavailable)
+
+	dir := t.TempDir()
+	rulesPath := filepath.Join(dir, "rules.yml")
+	if err := os.WriteFile(rulesPath, []byte(deliveryRules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(dir, "stratus.yml")
+	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(`evaluation_interval: 1s
+rule_files: [%q]
+alerting:
+  route:
+    receiver: hook
+    group_by: [alertname]
+    group_wait: 0s
+    group_interval: 1s
+    repeat_interval: 1h
+  receivers:
+    - name: hook
+      webhook_configs:
+        - url: http://%s/hook
+          send_resolved: true
+`, rulesPath, hook.addr)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dataDir, addr := filepath.Join(dir, "data"), freeAddr(t)
+	p := startStratus(t, addr, dataDir, "--config", cfgPath)
+
+	var a, b, d atomic.Uint64
+	a.Store(math.Float64bits(150))
+	b.Store(math.Float64bits(150))
+	d.Store(math.Float64bits(0))
+	pushSeries(t, addr, func(ts int64) []prompb.TimeSeries {
+		return []prompb.TimeSeries{
+			gauge(ts, math.Float64frombits(a.Load()), "__name__", "delivery_a"),
+			gauge(ts, math.Float64frombits(b.Load()), "__name__", "delivery_b"),
+			gauge(ts, math.Float64frombits(d.Load()), "__name__", "delivery_d"),
+		}
+	})
+
+	// The receiver answers 503: A and B are tried, not delivered; then B
+	// resolves and its resolution is tried too.
+	waitFor(t, 30*time.Second, "attempts of A and B firing", func() bool {
+		return hook.tried("DeliveryA", "firing") && hook.tried("DeliveryB", "firing")
+	})
+	b.Store(math.Float64bits(10))
+	waitFor(t, 30*time.Second, "an attempt of B resolved", func() bool { return hook.tried("DeliveryB", "resolved") })
+	if got := hook.delivered(); len(got) != 0 {
+		t.Fatalf("delivered while the receiver answered 503: %+v", got)
+	}
+
+	// Stratus crashes; the receiver goes away entirely; Stratus comes back
+	// and D fires while the receiver refuses connections.
+	p.kill()
+	hook.stop()
+	p = startStratus(t, addr, dataDir, "--config", cfgPath)
+	d.Store(math.Float64bits(150))
+	type deliveryEntry struct {
+		GroupKey    string `json:"groupKey"`
+		Status      string `json:"status"`
+		AlertStatus string `json:"alertStatus"`
+		Attempts    int    `json:"attempts"`
+		LastError   string `json:"lastError"`
+	}
+	var log struct {
+		Data []deliveryEntry `json:"data"`
+	}
+	find := func(group, alertStatus string) []deliveryEntry {
+		var out []deliveryEntry
+		for _, e := range log.Data {
+			if e.GroupKey == `{}:{alertname="`+group+`"}` && e.AlertStatus == alertStatus {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	waitFor(t, 30*time.Second, "D's notification retried while the receiver refuses connections", func() bool {
+		getJSON(t, "http://"+addr+"/api/v1/notifications", &log)
+		for _, e := range find("DeliveryD", "firing") {
+			if e.Status == "retrying" && e.Attempts >= 1 && strings.Contains(e.LastError, "connection refused") {
+				return true
+			}
+		}
+		return false
+	})
+	// The outbox carried A's firing and B's resolution over the crash;
+	// B's firing notification was superseded, never delivered.
+	for _, want := range []struct{ group, status string }{{"DeliveryA", "firing"}, {"DeliveryB", "resolved"}} {
+		es := find(want.group, want.status)
+		if len(es) != 1 || (es[0].Status != "retrying" && es[0].Status != "pending" && es[0].Status != "sending") {
+			t.Errorf("delivery log after the restart: %s %s: %+v, want one undelivered", want.group, want.status, es)
+		}
+	}
+	if es := find("DeliveryB", "firing"); len(es) != 1 || es[0].Status != "superseded" {
+		t.Errorf("delivery log after the restart: DeliveryB firing: %+v, want one superseded", es)
+	}
+
+	// The receiver is back: everything pending arrives.
+	hook.start(http.StatusOK)
+	waitFor(t, 60*time.Second, "A firing, B resolved and D firing delivered", func() bool {
+		got := map[string]bool{}
+		for _, at := range hook.delivered() {
+			got[at.group+" "+at.status] = true
+		}
+		return got["DeliveryA firing"] && got["DeliveryB resolved"] && got["DeliveryD firing"]
+	})
+	a.Store(math.Float64bits(10))
+	d.Store(math.Float64bits(10))
+	waitFor(t, 30*time.Second, "A and D resolved delivered", func() bool {
+		got := map[string]bool{}
+		for _, at := range hook.delivered() {
+			got[at.group+" "+at.status] = true
+		}
+		return got["DeliveryA resolved"] && got["DeliveryD resolved"]
+	})
+	time.Sleep(3 * time.Second) // several group intervals: nothing more may come
+
+	// What a receiver that drops repeated Idempotency-Keys keeps: each
+	// notification once, and nothing else.
+	kept := map[string]hookAttempt{}
+	var order []string
+	for _, at := range hook.delivered() {
+		if prev, dup := kept[at.key]; dup {
+			if prev.body != at.body {
+				t.Errorf("two payloads under one Idempotency-Key %s:\n%s\n%s", at.key, prev.body, at.body)
+			}
+			continue
+		}
+		kept[at.key] = at
+		order = append(order, at.group+" "+at.status)
+	}
+	want := map[string]bool{"DeliveryA firing": true, "DeliveryA resolved": true, "DeliveryB resolved": true, "DeliveryD firing": true, "DeliveryD resolved": true}
+	seen := map[string]bool{}
+	for _, o := range order {
+		if !want[o] || seen[o] {
+			t.Errorf("unexpected or repeated notification %q; delivered in order: %v", o, order)
+		}
+		seen[o] = true
+	}
+	if len(seen) != len(want) {
+		t.Errorf("delivered %v, want each of %v", order, want)
+	}
+	delivered := len(hook.delivered())
+	hook.mu.Lock()
+	attempts := len(hook.attempts)
+	hook.mu.Unlock()
+	t.Logf("%d attempts, %d delivered (%d distinct Idempotency-Keys): %v", attempts, delivered, len(kept), order)
+	// Each group's notifications arrived in order: a resolution never
+	// before the firing it resolves.
+	pos := map[string]int{}
+	for i, o := range order {
+		pos[o] = i
+	}
+	for _, g := range []string{"DeliveryA", "DeliveryD"} {
+		if pos[g+" firing"] > pos[g+" resolved"] {
+			t.Errorf("%s resolved arrived before %s firing: %v", g, g, order)
+		}
+	}
+	// Retries, before and after the crash, kept the notification's key.
+	if keys := hook.keysOf("DeliveryA", "firing"); len(keys) != 1 {
+		t.Errorf("DeliveryA firing was tried under %d Idempotency-Keys, want 1: %v", len(keys), keys)
+	} else {
+		for _, n := range keys {
+			if n < 2 {
+				t.Errorf("DeliveryA firing tried %d times, want retries", n)
+			}
+		}
+	}
+	// The resolution carries the alert B fired with.
+	var bRes struct {
+		Alerts []struct {
+			Status   string    `json:"status"`
+			StartsAt time.Time `json:"startsAt"`
+			EndsAt   time.Time `json:"endsAt"`
+			Labels   map[string]string
+		} `json:"alerts"`
+	}
+	for _, at := range kept {
+		if at.group == "DeliveryB" {
+			json.Unmarshal([]byte(at.body), &bRes)
+		}
+	}
+	if len(bRes.Alerts) != 1 || bRes.Alerts[0].Status != "resolved" || !bRes.Alerts[0].EndsAt.After(bRes.Alerts[0].StartsAt) {
+		t.Errorf("DeliveryB's resolution: %+v", bRes)
+	}
+	p.stop(t)
 }
