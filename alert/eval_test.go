@@ -285,6 +285,44 @@ func TestRecordingRuleAndAtlasLang(t *testing.T) {
 	}
 }
 
+// TestRuleReadsEarlierRuleOfItsGroup: a rule sees what an earlier rule of
+// its group recorded at the same evaluation, as in Prometheus (each rule's
+// output is written before the next rule runs).
+func TestRuleReadsEarlierRuleOfItsGroup(t *testing.T) {
+	rules := `groups:
+- name: g
+  rules:
+  - record: x:doubled
+    expr: x * 2
+  - alert: Doubled
+    expr: x:doubled > 5
+`
+	e := newTestEnv(t, rules, func(o *Options) {
+		inner := o.Query
+		o.Query = func(ctx context.Context, lang, expr string, ts time.Time) ([]Sample, error) {
+			if expr != "x:doubled > 5" {
+				return inner(ctx, lang, expr, ts)
+			}
+			// Answer from what was appended at ts, as the store would.
+			e := o.Appender.(*fakeAppender)
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			var out []Sample
+			for _, s := range e.series {
+				if s.Labels.Get("__name__") == "x:doubled" && s.Samples[0].T == ts.UnixMilli() && s.Samples[0].V > 5 {
+					out = append(out, Sample{Labels: model.FromStrings(), V: s.Samples[0].V})
+				}
+			}
+			return out, nil
+		}
+	})
+	e.q.set("x * 2", sample(20))
+	e.evalAt(t0)
+	if as := e.alerts(); len(as) != 1 || as[0].Value != 20 {
+		t.Fatalf("alerts %v: the alert did not see the value recorded before it", as)
+	}
+}
+
 func TestReloadKeepsOldRulesOnError(t *testing.T) {
 	e := newTestEnv(t, stateRules, nil)
 	e.q.set("lag > 5", sample(10, "instance", "a"))

@@ -110,14 +110,15 @@ func (g *Group) run(ctx context.Context) {
 
 // Eval evaluates every rule of the group at ts, writes the resulting
 // series, persists the alert state and hands the alerts to the notifier.
-// The Manager's goroutine calls it at each slot; tests call it directly
-// with exact times. It must not be called concurrently for one group.
+// Each rule's output is written before the next rule runs, so that a rule
+// reads what an earlier rule of its group recorded at the same time, as in
+// Prometheus. The Manager's goroutine calls it at each slot; tests call it
+// directly with exact times. It must not be called concurrently for one
+// group.
 func (g *Group) Eval(ctx context.Context, ts time.Time) {
 	start := time.Now()
-	var (
-		batch []model.TimeSeries
-		errs  []error
-	)
+	var errs []error
+	cur := make(map[string]model.Labels, len(g.prevSeries))
 	for i, r := range g.rules {
 		out, err := r.eval(ctx, ts, &g.env)
 		if err != nil {
@@ -125,9 +126,12 @@ func (g *Group) Eval(ctx context.Context, ts time.Time) {
 			errs = append(errs, &RuleError{File: g.spec.File, Line: g.spec.Rules[i].Line, Group: g.spec.Name, Rule: g.spec.Rules[i].Name(), Err: err})
 			continue
 		}
-		batch = append(batch, out...)
+		for _, s := range out {
+			cur[string(model.AppendKey(nil, s.Labels))] = s.Labels
+		}
+		g.append(out)
 	}
-	g.write(ts, batch)
+	g.markStale(ts, cur)
 	g.persist(ts)
 	g.notify(ts)
 	dur := time.Since(start)
@@ -151,20 +155,23 @@ func (g *Group) LastErrors() []error {
 	return slices.Clone(g.lastErrs)
 }
 
-// write appends the batch, plus a staleness marker for every series the
-// previous evaluation wrote and this one did not, so that a resolved
-// alert's ALERTS series ends at once instead of lingering for the lookback.
-func (g *Group) write(ts time.Time, batch []model.TimeSeries) {
-	cur := make(map[string]model.Labels, len(batch))
-	for _, s := range batch {
-		cur[string(model.AppendKey(nil, s.Labels))] = s.Labels
-	}
+// markStale writes a staleness marker for every series the previous
+// evaluation wrote and this one (cur) did not, so that a resolved alert's
+// ALERTS series ends at once instead of lingering for the lookback.
+func (g *Group) markStale(ts time.Time, cur map[string]model.Labels) {
+	var batch []model.TimeSeries
 	for k, ls := range g.prevSeries {
 		if _, ok := cur[k]; !ok {
 			batch = append(batch, model.TimeSeries{Labels: ls, Samples: []model.Sample{{T: ts.UnixMilli(), V: model.StaleNaN()}}})
 		}
 	}
 	g.prevSeries = cur
+	g.append(batch)
+}
+
+// append writes a batch of rule output; a failure is logged, as the next
+// evaluation writes again.
+func (g *Group) append(batch []model.TimeSeries) {
 	if g.m.opts.Appender == nil || len(batch) == 0 {
 		return
 	}
