@@ -144,8 +144,8 @@ func TestPacksLoad(t *testing.T) {
 			for _, r := range g.Rules {
 				if r.Alert != "" {
 					alerts++
-					if r.Labels["severity"] == "" || r.Annotations["summary"] == "" {
-						t.Errorf("pack %s rule %s lacks severity or summary", n, r.Alert)
+					if r.Labels["severity"] == "" || r.Annotations["summary"] == "" || r.Annotations["runbook_url"] == "" {
+						t.Errorf("pack %s rule %s lacks severity, summary or runbook_url", n, r.Alert)
 					}
 				}
 			}
