@@ -1,6 +1,7 @@
 package render
 
 import (
+	"fmt"
 	"math"
 )
 
@@ -110,14 +111,21 @@ func emptyGraph() Graph {
 	}
 }
 
-// benchGraph is the benchmark's shape: 20 series of 1440 points (a day at
-// one minute) on the default 700x300 canvas.
+// Size of the benchmark graph: the 100 lines of 1,440 points (a
+// day at one minute).
+const (
+	benchLines  = 100
+	benchPoints = 1440
+)
+
+// benchGraph is the benchmark's shape: benchLines series of benchPoints
+// points on the default 700x300 canvas, with a stats legend (50 rows and
+// a summary of the other 50, as Atlas lists them).
 func benchGraph() Graph {
-	const n = 1440
 	step := int64(60000)
-	series := make([]Series, 20)
+	series := make([]Series, benchLines)
 	for i := range series {
-		series[i] = Series{Label: "series", Start: testStart, Step: step, Values: wave(n, float64(i), 100+float64(i)*10, 50)}
+		series[i] = Series{Label: fmt.Sprintf("series %02d", i), Start: testStart, Step: step, Values: wave(benchPoints, float64(i), 100+float64(i)*10, 50)}
 	}
-	return Graph{Start: testStart, End: testStart + n*step, Step: step, Series: series, ShowLegend: true, ShowStats: true}
+	return Graph{Start: testStart, End: testStart + benchPoints*step, Step: step, Series: series, ShowLegend: true, ShowStats: true}
 }

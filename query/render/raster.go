@@ -19,6 +19,10 @@ type raster struct {
 	mask image.Alpha // coverage of the last rasterized path, reused
 	// strips[i] lists the segments (by end index) a stroke has in strip i.
 	strips [][]int32
+	// colLo and colHi are strokeDense's per-column ranges; sparse holds
+	// the subpaths of a stroke that are not dense (dense.go).
+	colLo, colHi []float32
+	sparse       path
 }
 
 func newRaster(size image.Point) *raster {
@@ -137,7 +141,8 @@ func (r *raster) composite(bb image.Rectangle, c color.NRGBA) {
 // line. Strips are clipped to their columns, so no pixel is drawn twice.
 const stripWidth = 32
 
-// stroke draws each segment as its own rectangle, extended by half the line
+// stroke draws dense one-pixel lines as column spans (dense.go), and
+// every other segment as its own rectangle, extended by half the line
 // width at both ends so that consecutive segments overlap and joins have no
 // notch. All rectangles wind the same way, so where they overlap the
 // rasterizer's coverage saturates at 1 instead of cancelling.
@@ -147,6 +152,27 @@ func (r *raster) stroke(p *path, width float32, c color.NRGBA, clip image.Rectan
 	bb := p.bounds(hw + 1).Intersect(clip).Intersect(r.img.Rect)
 	if bb.Empty() || c.A == 0 {
 		return
+	}
+	if width <= denseMaxWidth {
+		// Dense subpaths are column spans; the others are stroked below.
+		sp := &r.sparse
+		sp.reset()
+		p.subpaths(func(s []pt) {
+			if denseSubpath(s) {
+				r.strokeDense(s, hw, c, clip.Intersect(r.img.Rect))
+				return
+			}
+			sp.pts = append(sp.pts, s...)
+			sp.close()
+		})
+		if len(sp.pts) == 0 {
+			return
+		}
+		p = sp
+		bb = p.bounds(hw + 1).Intersect(clip).Intersect(r.img.Rect)
+		if bb.Empty() {
+			return
+		}
 	}
 	// Deal each segment to the strips its x extent reaches: one pass over
 	// the path instead of one per strip.
