@@ -47,7 +47,7 @@ func secretOf(name string) string {
 
 // newTestServer builds the whole server in process, as serve does, behind
 // a real HTTP listener on loopback.
-func newTestServer(t *testing.T, tweak func(*Config)) (*server, *httptest.Server) {
+func newTestServer(t testing.TB, tweak func(*Config)) (*server, *httptest.Server) {
 	t.Helper()
 	cfg := defaultConfig()
 	cfg.DataDir = t.TempDir()

@@ -310,11 +310,19 @@ func (s *Scope) scoped(ms []*model.Matcher) []*model.Matcher {
 // set sorted.
 type strippedSet struct{ model.SeriesSet }
 
-func (s *strippedSet) At() model.Series { return strippedSeries{s.SeriesSet.At()} }
+func (s *strippedSet) At() model.Series {
+	in := s.SeriesSet.At()
+	return &strippedSeries{Series: in, ls: withoutTenant(in.Labels())}
+}
 
-type strippedSeries struct{ model.Series }
+// strippedSeries is a series with its labels computed once: callers may
+// ask for them per step.
+type strippedSeries struct {
+	model.Series
+	ls model.Labels
+}
 
-func (s strippedSeries) Labels() model.Labels { return withoutTenant(s.Series.Labels()) }
+func (s *strippedSeries) Labels() model.Labels { return s.ls }
 
 // withoutTenant returns ls without Label, copying only when it is there.
 func withoutTenant(ls model.Labels) model.Labels {
