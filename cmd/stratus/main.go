@@ -27,6 +27,7 @@ Usage:
   stratus simulate [flags]  push a simulated cloud migration and microservices to a server
   stratus loadgen [flags]   push remote-write load to a server and report samples/s
   stratus rules check|test FILE...  validate rule files; run promtool-format rule unit tests
+  stratus token NAME [ROLE...]      make an API token and the config entry that holds its hash
   stratus version           print version and build information
   stratus help              show this help
 
@@ -58,6 +59,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = loadgenCmd(ctx, args[1:], stdout, stderr)
 	case "rules":
 		err = rulesCmd(ctx, args[1:], stdout, stderr)
+	case "token":
+		err = tokenCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprint(stdout, versionString())
 	case "help", "-h", "--help":

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -238,6 +242,39 @@ func authMode(c *Config) string {
 		return "off, tenants from " + tenant.HeaderOrgID
 	}
 	return "off"
+}
+
+// tokenCmd is `stratus token NAME [ROLE...]`: it makes a random token
+// and prints it once, with the auth.tokens entry that holds only its hash,
+// so the secret itself never has to be written into a config file.
+func tokenCmd(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprintln(stderr, "usage: stratus token NAME [write|read|admin ...]   (default roles: read)")
+		return errUsage
+	}
+	roles := []auth.Role{auth.RoleRead}
+	if len(args) > 1 {
+		roles = nil
+		for _, r := range args[1:] {
+			roles = append(roles, auth.Role(r))
+		}
+	}
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return fmt.Errorf("make token: %w", err)
+	}
+	secret := "st_" + base64.RawURLEncoding.EncodeToString(raw[:])
+	entry := auth.Token{Name: args[0], TokenSHA256: auth.HashToken(secret), Roles: roles}
+	if err := (auth.Config{Tokens: []auth.Token{entry}}).Validate(nil); err != nil {
+		return err
+	}
+	names := make([]string, len(roles))
+	for i, r := range roles {
+		names[i] = string(r)
+	}
+	fmt.Fprintf(stdout, "token (shown once; give it to the client): %s\n\nauth:\n  tokens:\n    - name: %s\n      token_sha256: %s\n      roles: [%s]\n",
+		secret, entry.Name, entry.TokenSHA256, strings.Join(names, ", "))
+	return nil
 }
 
 // recordConfig appends a config.load entry to the audit log: who may do
