@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -227,5 +229,50 @@ func TestTenantLimits(t *testing.T) {
 	_, body = call(t, ts, "ops", "GET", "/metrics", "")
 	if !strings.Contains(body, `stratus_tenant_limit{limit="max_series",tenant="team-a"} 3`) || !strings.Contains(body, `stratus_tenant_series{tenant="team-a"} 3`) {
 		t.Errorf("metrics lack tenant limits/usage")
+	}
+}
+
+// TestTenantRules gives team-a its own rule file: its alert fires on a's
+// data, shows in a's API only, and its ALERTS series is a's.
+func TestTenantRules(t *testing.T) {
+	rules := filepath.Join(t.TempDir(), "a.yml")
+	os.WriteFile(rules, []byte(`groups:
+  - name: team-a
+    interval: 1s
+    rules:
+      - alert: TeamAMetricHigh
+        expr: a_only_metric > 0
+        labels: {severity: warning}
+        annotations: {summary: "a_only_metric is {{ $value }}"}
+`), 0o600)
+	_, ts := newTestServer(t, func(c *Config) {
+		withAuth(c)
+		c.Tenants.Overrides = map[string]tenantOverride{"team-a": {RuleFiles: []string{rules}}}
+	})
+	now := time.Now().UnixMilli()
+	for _, who := range []string{"a-push", "b-push"} {
+		call(t, ts, who, "POST", "/api/v1/import/prometheus", fmt.Sprintf("a_only_metric 5 %d\n", now))
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, body := call(t, ts, "a-read", "GET", "/api/v1/alerts", "")
+		if strings.Contains(body, "TeamAMetricHigh") && strings.Contains(body, `"state":"firing"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("team-a's alert did not fire: %s", body)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, path := range []string{"/api/v1/alerts", "/api/v1/rules", "/api/v1/query?query=ALERTS"} {
+		if _, body := call(t, ts, "b-read", "GET", path, ""); strings.Contains(body, "TeamAMetricHigh") {
+			t.Errorf("team-b sees team-a's rule at %s: %s", path, body)
+		}
+		if _, body := call(t, ts, "reader", "GET", path, ""); strings.Contains(body, "TeamAMetricHigh") {
+			t.Errorf("the default tenant sees team-a's rule at %s: %s", path, body)
+		}
+	}
+	if _, body := call(t, ts, "a-read", "GET", "/api/v1/query?query=ALERTS", ""); !strings.Contains(body, "TeamAMetricHigh") {
+		t.Errorf("team-a's ALERTS series missing: %s", body)
 	}
 }
