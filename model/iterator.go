@@ -89,5 +89,14 @@ func (it *SliceIterator) SeekTo(t int64) bool {
 	return false
 }
 
+// Remaining returns the samples that Next has not yet reached (all of
+// them before the first call), without copying, so that a reader that
+// wants every sample takes them in one go instead of a call per sample.
+// The slice belongs to the iterator: the caller must not modify it or use
+// it after the iterator is reset.
+func (it *SliceIterator) Remaining() []Sample {
+	return it.Samples[min(it.i+1, len(it.Samples)):]
+}
+
 func (it *SliceIterator) At() (int64, float64) { s := it.Samples[it.i]; return s.T, s.V }
 func (it *SliceIterator) Err() error           { return nil }

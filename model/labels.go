@@ -209,8 +209,11 @@ func LabelsFromKey(dst Labels, key []byte) (Labels, error) {
 }
 
 // KeyString is like LabelsFromKey for a key already held as a string; the
-// returned labels alias key and allocate only the slice.
+// returned labels alias key and allocate only the slice, once: the store
+// decodes a series' labels every time a query selects it, and growing the
+// slice by doubling allocated three times what it keeps.
 func KeyString(dst Labels, key string) (Labels, error) {
+	dst = slices.Grow(dst, keyLabelCount(key))
 	for len(key) > 0 {
 		name, rest, ok := cutKeyString(key)
 		if !ok {
@@ -224,6 +227,22 @@ func KeyString(dst Labels, key string) (Labels, error) {
 		key = rest
 	}
 	return dst, nil
+}
+
+// keyLabelCount returns how many whole labels key starts with.
+func keyLabelCount(key string) int {
+	n := 0
+	for len(key) > 0 {
+		_, rest, ok := cutKeyString(key)
+		if !ok {
+			break
+		}
+		if _, key, ok = cutKeyString(rest); !ok {
+			break
+		}
+		n++
+	}
+	return n
 }
 
 // KeyGet returns the value of label name in key without decoding the rest.
