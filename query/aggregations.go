@@ -295,6 +295,9 @@ func (ev *evaluator) evalAggregateGeneral(e *parser.AggregateExpr, grouping []st
 // function drops __name__: the selector fixes the name, or the function
 // keeps it. Anything else takes the general path.
 func (ev *evaluator) streamableRangeCall(e *parser.AggregateExpr) *rangeCall {
+	if ev.noFastPaths {
+		return nil
+	}
 	switch e.Op {
 	case parser.SUM, parser.MIN, parser.MAX, parser.COUNT, parser.GROUP:
 	default:

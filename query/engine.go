@@ -80,6 +80,8 @@ func (o *EngineOptions) Validate() error {
 type Engine struct {
 	q    Querier
 	opts EngineOptions
+
+	noFastPaths bool // see evaluator.noFastPaths
 }
 
 // NewEngine returns an engine reading from q. Invalid options are replaced
@@ -220,6 +222,7 @@ func (ng *Engine) exec(ctx context.Context, qs string, start, end, step int64) (
 		limits:       &ng.opts,
 		stats:        &Stats{},
 		warnings:     map[string]bool{},
+		noFastPaths:  ng.noFastPaths,
 	}
 	defer func() {
 		ev.stats.EvalTime = time.Since(began)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"time"
+	"unsafe"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
@@ -39,6 +40,9 @@ type evaluator struct {
 	stats                *Stats
 	warnings             map[string]bool
 	steps                int // counts steps to check the context now and then
+	// noFastPaths makes every node take the general, step-by-step path;
+	// tests compare the fast paths with it.
+	noFastPaths bool
 }
 
 type evalError struct{ err error }
@@ -159,9 +163,51 @@ func (ev *evaluator) eval(expr parser.Expr) Value {
 	return nil
 }
 
+// sampleBatcher is an iterator over samples already decoded into memory
+// (the tsdb's are): the engine takes them as one slice. Remaining is valid
+// when Err is nil; the slice belongs to the iterator.
+type sampleBatcher interface {
+	Remaining() []model.Sample
+}
+
+// FPoint has model.Sample's layout (the compiler checks it here), so that
+// decoded samples are read as points in place.
+var (
+	_ [unsafe.Sizeof(FPoint{}) - unsafe.Sizeof(model.Sample{})]struct{}
+	_ [unsafe.Sizeof(model.Sample{}) - unsafe.Sizeof(FPoint{})]struct{}
+	_ [unsafe.Offsetof(FPoint{}.F) - unsafe.Offsetof(model.Sample{}.V)]struct{}
+	_ [unsafe.Offsetof(model.Sample{}.V) - unsafe.Offsetof(FPoint{}.F)]struct{}
+)
+
+func samplesAsPoints(s []model.Sample) []FPoint {
+	return unsafe.Slice((*FPoint)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
+}
+
+// dropStale returns pts without staleness markers: pts itself when it has
+// none (the common case, found by one pass over the values), else a copy
+// made in buf, which it also returns for reuse.
+func dropStale(pts, buf []FPoint) ([]FPoint, []FPoint) {
+	i := 0
+	for i < len(pts) && !model.IsStaleNaN(pts[i].F) {
+		i++
+	}
+	if i == len(pts) {
+		return pts, buf
+	}
+	buf = append(buf[:0], pts[:i]...)
+	for _, p := range pts[i+1:] {
+		if !model.IsStaleNaN(p.F) {
+			buf = append(buf, p)
+		}
+	}
+	return buf, buf
+}
+
 // selectSeries selects the series matching pms with samples in
-// [mint, maxt] and calls fn with each, decoding its samples into a buffer
-// that fn must not keep. Stale markers are kept only when keepStale is set.
+// [mint, maxt] and calls fn with each and its samples, which fn must
+// neither keep nor modify: they are read in place from storage's decoding
+// buffer, or from a buffer reused for the next series. Stale markers are
+// kept only when keepStale is set.
 func (ev *evaluator) selectSeries(pms []*labels.Matcher, mint, maxt int64, keepStale bool, fn func(ls model.Labels, pts []FPoint)) {
 	ms, err := ConvertMatchers(pms)
 	if err != nil {
@@ -180,22 +226,36 @@ func (ev *evaluator) selectSeries(pms []*labels.Matcher, mint, maxt int64, keepS
 			ev.fail(fmt.Errorf("%w: more than %d series (max_series); narrow the selectors", ErrTooManySeries, max))
 		}
 		it = s.Iterator(it)
-		buf = buf[:0]
-		for it.Next() {
-			t, v := it.At()
-			if !keepStale && model.IsStaleNaN(v) {
-				continue
+		var pts []FPoint
+		if b, ok := it.(sampleBatcher); ok {
+			// The samples are decoded already: read them without a call
+			// per sample, and copy them only to drop stale markers.
+			if err := it.Err(); err != nil {
+				ev.fail(fmt.Errorf("read series %s: %w", s.Labels(), err))
 			}
-			buf = append(buf, FPoint{T: t, F: v})
+			pts = samplesAsPoints(b.Remaining())
+			if !keepStale {
+				pts, buf = dropStale(pts, buf)
+			}
+		} else {
+			buf = buf[:0]
+			for it.Next() {
+				t, v := it.At()
+				if !keepStale && model.IsStaleNaN(v) {
+					continue
+				}
+				buf = append(buf, FPoint{T: t, F: v})
+			}
+			if err := it.Err(); err != nil {
+				ev.fail(fmt.Errorf("read series %s: %w", s.Labels(), err))
+			}
+			pts = buf
 		}
-		if err := it.Err(); err != nil {
-			ev.fail(fmt.Errorf("read series %s: %w", s.Labels(), err))
-		}
-		ev.stats.Samples += len(buf)
+		ev.stats.Samples += len(pts)
 		if max := ev.limits.MaxSamples; max > 0 && ev.stats.Samples > max {
 			ev.fail(fmt.Errorf("%w: more than %d samples decoded (max_samples); shorten the range or narrow the selectors", ErrTooManySamples, max))
 		}
-		fn(s.Labels(), buf)
+		fn(s.Labels(), pts)
 	}
 	if err := set.Err(); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {

@@ -307,6 +307,10 @@ type rangeCall struct {
 	params   []Matrix
 	c        *callCtx
 	keepName bool // last_over_time and first_over_time keep __name__
+	// rate, increase and delta slide their windows incrementally (see
+	// ratePoints) instead of calling fn.matrix at every step.
+	extrapolated, isCounter, isRate bool
+	resets                          []int32 // ratePoints' scratch
 }
 
 func (ev *evaluator) prepareRangeCall(e *parser.Call, fn function) *rangeCall {
@@ -336,12 +340,19 @@ func (ev *evaluator) prepareRangeCall(e *parser.Call, fn function) *rangeCall {
 		params:   params,
 		c:        &callCtx{rng: rs.rng, params: make([]float64, len(e.Args))},
 		keepName: name == "last_over_time" || name == "first_over_time",
+
+		extrapolated: name == "rate" || name == "increase" || name == "delta",
+		isCounter:    name == "rate" || name == "increase",
+		isRate:       name == "rate",
 	}
 }
 
 // points appends to dst the function's value at every step where it has
 // one, for one series whose points cover the query range.
 func (rc *rangeCall) points(dst []FPoint, pts []FPoint) []FPoint {
+	if rc.extrapolated && !rc.ev.noFastPaths {
+		return rc.ratePoints(dst, pts)
+	}
 	ev, rs, c := rc.ev, &rc.rs, rc.c
 	lo, hi := 0, 0
 	for ts := ev.start; ts <= ev.end; ts += ev.interval {
@@ -367,6 +378,65 @@ func (rc *rangeCall) points(dst []FPoint, pts []FPoint) []FPoint {
 		if v, ok := rc.fn.matrix(pts[lo:hi], c); ok {
 			dst = append(dst, FPoint{T: ts, F: v})
 		}
+	}
+	return dst
+}
+
+// ratePoints is points for rate, increase and delta. The windows of
+// successive steps overlap (a 5m range at a 1m step reads every sample
+// five times), so the counter resets are found once per series, and each
+// window adds only the resets inside it: the work per step is constant
+// instead of proportional to the window. The values are those of
+// extrapolatedRate to the last bit: the same additions in the same order.
+func (rc *rangeCall) ratePoints(dst []FPoint, pts []FPoint) []FPoint {
+	ev, rs := rc.ev, &rc.rs
+	// resets[k] is the index of a sample lower than its predecessor.
+	var resets []int32
+	if rc.isCounter {
+		rc.resets = rc.resets[:0]
+		for i := 1; i < len(pts); i++ {
+			if pts[i].F < pts[i-1].F {
+				rc.resets = append(rc.resets, int32(i))
+			}
+		}
+		resets = rc.resets
+	}
+	lo, hi := 0, 0   // the window is pts[lo:hi]
+	rlo, rhi := 0, 0 // the resets inside it are resets[rlo:rhi]
+	for ts := ev.start; ts <= ev.end; ts += ev.interval {
+		ev.tick()
+		ref := ts
+		if rs.at != nil {
+			ref = *rs.at
+		}
+		maxt := ref - rs.offset
+		mint := maxt - rs.rng
+		for hi < len(pts) && pts[hi].T <= maxt {
+			hi++
+		}
+		for lo < hi && pts[lo].T <= mint {
+			lo++
+		}
+		if hi-lo < 2 {
+			continue
+		}
+		first, last := pts[lo], pts[hi-1]
+		result := last.F - first.F
+		if resets != nil {
+			// A reset at index i compares pts[i] with pts[i-1]: inside the
+			// window when lo < i < hi.
+			for rhi < len(resets) && int(resets[rhi]) < hi {
+				rhi++
+			}
+			for rlo < rhi && int(resets[rlo]) <= lo {
+				rlo++
+			}
+			for _, i := range resets[rlo:rhi] {
+				result += pts[i-1].F
+			}
+		}
+		v := extrapolate(result, first, last, hi-lo-1, mint, maxt, rs.rng, rc.isCounter, rc.isRate)
+		dst = append(dst, FPoint{T: ts, F: v})
 	}
 	return dst
 }
@@ -641,18 +711,24 @@ func extrapolatedRate(p []FPoint, c *callCtx, isCounter, isRate bool) (float64, 
 			}
 		}
 	}
-	firstT, lastT := p[0].T, p[n].T
-	durationToStart := float64(firstT-c.rangeStart) / 1000
-	durationToEnd := float64(c.rangeEnd-lastT) / 1000
-	sampledInterval := float64(lastT-firstT) / 1000
+	return extrapolate(result, p[0], p[n], n, c.rangeStart, c.rangeEnd, c.rng, isCounter, isRate), true
+}
+
+// extrapolate finishes extrapolatedRate from the window's raw change
+// (result, corrected for counter resets), its first and last samples and
+// the number of intervals between them.
+func extrapolate(result float64, first, last FPoint, n int, rangeStart, rangeEnd, rng int64, isCounter, isRate bool) float64 {
+	durationToStart := float64(first.T-rangeStart) / 1000
+	durationToEnd := float64(rangeEnd-last.T) / 1000
+	sampledInterval := float64(last.T-first.T) / 1000
 	avg := sampledInterval / float64(n)
 	threshold := avg * 1.1
 	if durationToStart >= threshold {
 		durationToStart = avg / 2
 	}
-	if isCounter && result > 0 && p[0].F >= 0 {
+	if isCounter && result > 0 && first.F >= 0 {
 		// The counter started at zero no earlier than this.
-		if durationToZero := sampledInterval * (p[0].F / result); durationToZero < durationToStart {
+		if durationToZero := sampledInterval * (first.F / result); durationToZero < durationToStart {
 			durationToStart = durationToZero
 		}
 	}
@@ -664,9 +740,9 @@ func extrapolatedRate(p []FPoint, c *callCtx, isCounter, isRate bool) (float64, 
 		factor = (sampledInterval + durationToStart + durationToEnd) / sampledInterval
 	}
 	if isRate {
-		factor /= float64(c.rng) / 1000
+		factor /= float64(rng) / 1000
 	}
-	return result * factor, true
+	return result * factor
 }
 
 // instantValue implements irate and idelta from the last two samples.

@@ -23,8 +23,8 @@ import (
 
 // SelectSeries selects the series matching ms with samples in [mint, maxt]
 // (milliseconds, inclusive) and calls fn once per series, in label order,
-// with its samples decoded into a buffer that is reused for the next
-// series: fn must not keep pts. Staleness markers are dropped. The
+// with its samples, which fn must neither keep nor modify: they are read
+// in place from storage's decoding buffer, reused for the next series. Staleness markers are dropped. The
 // engine's limits (MaxSeries, MaxSamples, Timeout) apply exactly as they
 // do to a PromQL selector, and the returned Stats count the series and
 // samples read. Errors are those of a PromQL query (ErrTooManySeries,
