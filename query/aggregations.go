@@ -2,14 +2,12 @@ package query
 
 import (
 	"container/heap"
-	"errors"
 	"math"
 	"slices"
 	"sort"
 	"strconv"
 
 	"github.com/cespare/xxhash/v2"
-	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/stratus-metrics/stratus/model"
@@ -135,50 +133,56 @@ func (ev *evaluator) evalAggregate(e *parser.AggregateExpr) Matrix {
 		}, e.Expr)
 	}
 
-	if rc := ev.streamableRangeCall(e); rc != nil {
-		return ev.aggregateStreamed(e, grouping, rc)
-	}
-	return ev.evalAggregateGeneral(e, grouping)
-}
-
-// evalAggregateGeneral evaluates any aggregation step by step over its
-// materialized argument.
-func (ev *evaluator) evalAggregateGeneral(e *parser.AggregateExpr, grouping []string) Matrix {
 	var params Matrix
 	if e.Param != nil {
 		params = ev.eval(e.Param).(Matrix)
 	}
+	if call, fn := ev.streamableRangeCall(e); call != nil {
+		switch e.Op {
+		case parser.TOPK, parser.BOTTOMK:
+			return ev.aggregateKStreamed(e, grouping, params, call, fn)
+		}
+		return ev.aggregateStreamed(e, grouping, call, fn)
+	}
+	return ev.evalAggregateGeneral(e, grouping, params)
+}
+
+// paramBounds returns the minimum and maximum of an aggregation's
+// parameter over all steps, and whether it is NaN at any.
+func paramBounds(params Matrix) (pmin, pmax float64, pNaN bool) {
+	if len(params) == 0 {
+		return 0, 0, false
+	}
+	pmin, pmax = math.MaxFloat64, -math.MaxFloat64
+	for _, p := range params[0].Floats {
+		pmin, pmax = math.Min(pmin, p.F), math.Max(pmax, p.F)
+		pNaN = pNaN || math.IsNaN(p.F)
+	}
+	return pmin, pmax, pNaN
+}
+
+// evalAggregateGeneral evaluates any aggregation step by step over its
+// materialized argument; params is the parameter's value (topk's k, ...)
+// evaluated already.
+func (ev *evaluator) evalAggregateGeneral(e *parser.AggregateExpr, grouping []string, params Matrix) Matrix {
 	input := ev.eval(e.Expr).(Matrix)
 
 	isK := e.Op == parser.TOPK || e.Op == parser.BOTTOMK || e.Op == parser.LIMITK || e.Op == parser.LIMIT_RATIO
-	keyOf := groupKeyFunc(grouping, e.Without)
-	groupIndex := map[string]int{}
+	gidx := newGroupIndex(grouping, e.Without)
 	seriesGroup := make([]int, len(input))
 	var result Matrix
 	for si, s := range input {
-		k := keyOf(s.Metric)
-		gi, ok := groupIndex[k]
-		if !ok {
-			gi = len(groupIndex)
-			groupIndex[k] = gi
-			if !isK {
-				result = append(result, Series{Metric: groupLabels(s.Metric, e.Grouping, e.Without)})
-			}
+		gi, isNew := gidx.lookup(s.Metric)
+		if isNew && !isK {
+			result = append(result, Series{Metric: groupLabels(s.Metric, e.Grouping, e.Without)})
 		}
 		seriesGroup[si] = gi
 	}
-	groups := make([]group, len(groupIndex))
+	groups := make([]group, gidx.len())
 
 	// Parameter bounds over all steps decide errors and empty results
 	// up front, as Prometheus does.
-	pmin, pmax, pNaN := 0.0, 0.0, false
-	if len(params) > 0 {
-		pmin, pmax = math.MaxFloat64, -math.MaxFloat64
-		for _, p := range params[0].Floats {
-			pmin, pmax = math.Min(pmin, p.F), math.Max(pmax, p.F)
-			pNaN = pNaN || math.IsNaN(p.F)
-		}
-	}
+	pmin, pmax, pNaN := paramBounds(params)
 	switch e.Op {
 	case parser.TOPK, parser.BOTTOMK, parser.LIMITK:
 		if pmax < 1 {
@@ -285,170 +289,6 @@ func (ev *evaluator) evalAggregateGeneral(e *parser.AggregateExpr, grouping []st
 		}
 	}
 	return out
-}
-
-// streamableRangeCall returns the prepared range-vector function call of
-// an aggregation that can consume it series by series instead of as a
-// materialized matrix (see aggregateStreamed), or nil. That takes sum,
-// min, max, count or group over a range function (rate, increase,
-// *_over_time, ...) of a selector whose series stay distinct when the
-// function drops __name__: the selector fixes the name, or the function
-// keeps it. Anything else takes the general path.
-func (ev *evaluator) streamableRangeCall(e *parser.AggregateExpr) *rangeCall {
-	if ev.noFastPaths {
-		return nil
-	}
-	switch e.Op {
-	case parser.SUM, parser.MIN, parser.MAX, parser.COUNT, parser.GROUP:
-	default:
-		return nil
-	}
-	if !e.Without && slices.ContainsFunc(e.Grouping, isMetadataLabel) {
-		return nil // by (__name__) must see the name dropped
-	}
-	call, ok := e.Expr.(*parser.Call)
-	if !ok {
-		return nil
-	}
-	name := call.Func.Name
-	fn, ok := functions[name]
-	if !ok || fn.matrix == nil || name == "absent_over_time" {
-		return nil
-	}
-	var ms *parser.MatrixSelector
-	for i := range call.Args {
-		for {
-			p, ok := call.Args[i].(*parser.ParenExpr)
-			if !ok {
-				break
-			}
-			call.Args[i] = p.Expr
-		}
-		if m, ok := call.Args[i].(*parser.MatrixSelector); ok {
-			ms = m
-		}
-	}
-	if ms == nil {
-		return nil
-	}
-	keepName := name == "last_over_time" || name == "first_over_time"
-	fixedName := slices.ContainsFunc(ms.VectorSelector.(*parser.VectorSelector).LabelMatchers, func(m *labels.Matcher) bool {
-		return m.Name == model.MetricName && m.Type == labels.MatchEqual
-	})
-	if !keepName && !fixedName {
-		return nil
-	}
-	return ev.prepareRangeCall(call, fn)
-}
-
-// errNotStreamable aborts a streamed aggregation that met a series it
-// cannot handle, so that the general path evaluates the expression.
-var errNotStreamable = errors.New("BUG: streamed aggregation fell through")
-
-// aggregateStreamed evaluates sum, min, max, count or group of a range
-// function series by series: each selected series' function values are
-// computed into a reused buffer and folded into the groups' per-step
-// accumulators at once, so the function's result (series x steps) is
-// never materialized; only groups x steps is held. For every group and
-// step the values arrive in the same order as in the step-by-step general
-// path, so sums round identically.
-//
-// The accumulators are the result's own points: F holds the running
-// value, and a group's points are compacted in place at the end.
-func (ev *evaluator) aggregateStreamed(e *parser.AggregateExpr, grouping []string, rc *rangeCall) (out Matrix) {
-	saved := *ev.stats
-	defer func() {
-		// A series with __type__ or __unit__ could collide with another
-		// once its metadata labels are dropped: let the general path,
-		// which reports such collisions, evaluate from scratch.
-		if r := recover(); r != nil {
-			if r != errNotStreamable {
-				panic(r)
-			}
-			*ev.stats = saved
-			out = ev.evalAggregateGeneral(e, grouping)
-		}
-	}()
-	n := ev.numSteps()
-	keyOf := groupKeyFunc(grouping, e.Without)
-	groupIndex := map[string]int{}
-	// Per group: the result's points, n of them while accumulating (F
-	// holds the running value), whether each step has a value and, for
-	// sum, the Kahan compensation. Each is allocated at its final size.
-	var (
-		result Matrix
-		seen   [][]bool
-		comp   [][]float64
-		buf    []FPoint
-	)
-	rc.rs.each(func(ls model.Labels, pts []FPoint) {
-		buf = rc.points(buf[:0], pts)
-		if len(buf) == 0 {
-			return
-		}
-		if !rc.keepName && slices.ContainsFunc(ls, func(l model.Label) bool { return l.Name != model.MetricName && isMetadataLabel(l.Name) }) {
-			panic(errNotStreamable)
-		}
-		k := keyOf(ls)
-		gi, ok := groupIndex[k]
-		if !ok {
-			gi = len(result)
-			groupIndex[k] = gi
-			result = append(result, Series{Metric: groupLabels(ls, e.Grouping, e.Without), Floats: make([]FPoint, n)})
-			seen = append(seen, make([]bool, n))
-			if e.Op == parser.SUM {
-				comp = append(comp, make([]float64, n))
-			}
-		}
-		acc, sn := result[gi].Floats, seen[gi]
-		var cp []float64
-		if e.Op == parser.SUM {
-			cp = comp[gi]
-		}
-		for _, p := range buf {
-			i := int((p.T - ev.start) / ev.interval)
-			f := p.F
-			if !sn[i] {
-				sn[i] = true
-				acc[i].F = f
-				if e.Op == parser.COUNT || e.Op == parser.GROUP {
-					acc[i].F = 1
-				}
-				continue
-			}
-			switch e.Op {
-			case parser.SUM:
-				acc[i].F, cp[i] = kahanInc(f, acc[i].F, cp[i])
-			case parser.MAX:
-				if acc[i].F < f || math.IsNaN(acc[i].F) {
-					acc[i].F = f
-				}
-			case parser.MIN:
-				if acc[i].F > f || math.IsNaN(acc[i].F) {
-					acc[i].F = f
-				}
-			case parser.COUNT:
-				acc[i].F++
-			}
-		}
-	})
-	for gi := range result {
-		pts := result[gi].Floats
-		j := 0
-		for k := range pts {
-			if !seen[gi][k] {
-				continue
-			}
-			v := pts[k].F
-			if e.Op == parser.SUM {
-				v += comp[gi][k]
-			}
-			pts[j] = FPoint{T: ev.start + int64(k)*ev.interval, F: v}
-			j++
-		}
-		result[gi].Floats = pts[:j:j]
-	}
-	return result
 }
 
 func vecToMatrix(v Vector, ts int64) Matrix {
@@ -611,22 +451,46 @@ func promLabelsHash(ls model.Labels) uint64 {
 	return xxhash.Sum64(buf)
 }
 
-// groupKeyFunc returns the function computing a series' group key from
-// the sorted grouping labels (by), or from all other labels (without).
-func groupKeyFunc(grouping []string, without bool) func(model.Labels) string {
-	var buf model.Labels
-	return func(ls model.Labels) string {
-		if !without && len(grouping) == 0 {
-			return ""
-		}
-		buf = buf[:0]
-		for _, l := range ls {
-			if _, found := slices.BinarySearch(grouping, l.Name); found != without {
-				buf = append(buf, l)
-			}
-		}
-		return string(model.AppendKey(nil, buf))
+// groupIndex numbers the groups of an aggregation in the order their
+// first series arrive. A series' group key is built in a reused buffer
+// and looked up without being copied: only a new group's key is kept.
+type groupIndex struct {
+	grouping []string // sorted
+	without  bool
+	index    map[string]int
+	key      []byte
+}
+
+func newGroupIndex(grouping []string, without bool) *groupIndex {
+	return &groupIndex{grouping: grouping, without: without, index: map[string]int{}}
+}
+
+// lookup returns the ordinal of ls's group and whether ls is its first
+// series.
+func (g *groupIndex) lookup(ls model.Labels) (gi int, isNew bool) {
+	g.key = appendGroupKey(g.key[:0], ls, g.grouping, g.without)
+	if gi, ok := g.index[string(g.key)]; ok {
+		return gi, false
 	}
+	gi = len(g.index)
+	g.index[string(g.key)] = gi
+	return gi, true
+}
+
+func (g *groupIndex) len() int { return len(g.index) }
+
+// appendGroupKey appends to dst the key of ls's group: the encoded
+// grouping labels (by), or all other labels (without); grouping is sorted.
+func appendGroupKey(dst []byte, ls model.Labels, grouping []string, without bool) []byte {
+	if !without && len(grouping) == 0 {
+		return dst
+	}
+	for i, l := range ls {
+		if _, found := slices.BinarySearch(grouping, l.Name); found != without {
+			dst = model.AppendKey(dst, ls[i:i+1])
+		}
+	}
+	return dst
 }
 
 // groupLabels returns the output labels of a group: the by() labels, or
@@ -649,26 +513,19 @@ func groupLabels(ls model.Labels, grouping []string, without bool) model.Labels 
 // countValues implements count_values at one step: it counts the samples
 // per group and value, the value becoming a label.
 func countValues(v Vector, grouping []string, without bool, valueLabel string, eh *evalHelper) Vector {
-	keyOf := groupKeyFunc(grouping, without)
-	index := map[string]int{}
-	var b model.Builder
+	gidx := newGroupIndex(grouping, without)
 	start := len(eh.out)
+	var b model.Builder
 	for _, s := range v {
 		b.Reset(s.Metric)
 		b.Set(valueLabel, strconv.FormatFloat(s.F, 'f', -1, 64))
 		metric := b.Labels()
-		k := keyOf(metric)
-		if i, ok := index[k]; ok {
-			eh.out[i].F++
+		gi, isNew := gidx.lookup(metric)
+		if !isNew {
+			eh.out[start+gi].F++
 			continue
 		}
-		index[k] = len(eh.out)
-		g := grouping
-		if !without {
-			g = grouping
-		}
-		eh.out = append(eh.out, Sample{Metric: groupLabels(metric, g, without), F: 1})
+		eh.out = append(eh.out, Sample{Metric: groupLabels(metric, grouping, without), F: 1})
 	}
-	_ = start
 	return eh.out
 }
