@@ -37,9 +37,17 @@ func (ev *evaluator) evalBinary(e *parser.BinaryExpr) Matrix {
 				return vectorUnless(v[0], v[1], sh[0], sh[1], eh)
 			}, e.LHS, e.RHS)
 		}
-		return ev.rangeEval(e.VectorMatching, func(v []Vector, sh [][]int, eh *evalHelper) Vector {
+		step := func(v []Vector, sh [][]int, eh *evalHelper) Vector {
 			return ev.vectorBinop(e.Op, v[0], v[1], e.VectorMatching, e.ReturnBool, sh[0], sh[1], eh)
-		}, e.LHS, e.RHS)
+		}
+		if ev.start == ev.end || e.VectorMatching.Card != parser.CardOneToOne || len(e.VectorMatching.Include) > 0 || ev.noFastPaths {
+			return ev.rangeEval(e.VectorMatching, step, e.LHS, e.RHS)
+		}
+		mats := []Matrix{ev.eval(e.LHS).(Matrix), ev.eval(e.RHS).(Matrix)}
+		if out, ok := ev.binopOneToOne(e, mats[0], mats[1]); ok {
+			return out
+		}
+		return ev.rangeEvalMatrices(e.VectorMatching, step, mats)
 	case lt == parser.ValueTypeVector && rt == parser.ValueTypeScalar:
 		return ev.rangeEval(nil, func(v []Vector, _ [][]int, eh *evalHelper) Vector {
 			return vectorScalarBinop(e.Op, v[0], v[1][0].F, false, e.ReturnBool, eh)
@@ -196,6 +204,89 @@ func (ev *evaluator) vectorBinop(op parser.ItemType, lhs, rhs Vector, m *parser.
 		eh.out = append(eh.out, Sample{Metric: metric, T: ls.T, F: v})
 	}
 	return eh.out
+}
+
+// binopOneToOne evaluates an arithmetic or comparison operator with
+// one-to-one matching over a range series by series instead of step by
+// step, when no step could fail: every signature has at most one series
+// on each side, and the result labels of the matched pairs are distinct.
+// Otherwise it reports false, and the general path, which reports the
+// errors at the steps where they occur, evaluates the operation.
+//
+// A pair's result points are written over its left series' points, which
+// nothing reads again: the operation allocates no points. The result
+// series come in the general path's order: by their first step, then by
+// the left-hand side's order.
+func (ev *evaluator) binopOneToOne(e *parser.BinaryExpr, lhs, rhs Matrix) (Matrix, bool) {
+	sigs, numSigs := signatureOrdinals(e.VectorMatching, []Matrix{lhs, rhs})
+	right := make([]int32, numSigs) // the right-hand series of a signature, plus one
+	for j, o := range sigs[1] {
+		if right[o] != 0 {
+			return nil, false
+		}
+		right[o] = int32(j + 1)
+	}
+	left := make([]bool, numSigs)
+	for _, o := range sigs[0] {
+		if left[o] && right[o] != 0 {
+			return nil, false
+		}
+		left[o] = true
+	}
+	eh := &evalHelper{}
+	type pair struct{ l, r int }
+	var pairs []pair
+	metrics := make(map[uint64]struct{})
+	var out Matrix
+	for i, o := range sigs[0] {
+		if right[o] == 0 {
+			continue
+		}
+		r := int(right[o] - 1)
+		metric := resultMetric(lhs[i].Metric, rhs[r].Metric, e.Op, e.VectorMatching, e.ReturnBool, eh)
+		h := metric.Hash()
+		if _, dup := metrics[h]; dup {
+			return nil, false
+		}
+		metrics[h] = struct{}{}
+		pairs = append(pairs, pair{i, r})
+		out = append(out, Series{Metric: metric})
+	}
+	k := 0
+	for pi, p := range pairs {
+		ev.tick()
+		lf, rf := lhs[p.l].Floats, rhs[p.r].Floats
+		w, j := 0, 0
+		for _, lp := range lf {
+			for j < len(rf) && rf[j].T < lp.T {
+				j++
+			}
+			if j == len(rf) {
+				break
+			}
+			if rf[j].T != lp.T {
+				continue
+			}
+			v, keep := vectorElemBinop(e.Op, lp.F, rf[j].F)
+			if e.ReturnBool {
+				v, keep = btos(keep), true
+			}
+			if keep {
+				lf[w] = FPoint{T: lp.T, F: v}
+				w++
+			}
+		}
+		if w > 0 {
+			out[k] = Series{Metric: out[pi].Metric, Floats: lf[:w:w]}
+			k++
+		}
+	}
+	out = out[:k]
+	if out == nil {
+		out = Matrix{}
+	}
+	slices.SortStableFunc(out, func(a, b Series) int { return cmpInt(a.Floats[0].T, b.Floats[0].T) })
+	return out, true
 }
 
 // matchLabels returns the labels a match group is identified by, for

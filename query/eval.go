@@ -451,30 +451,20 @@ func (ev *evaluator) rangeEval(matching *parser.VectorMatching, fn stepFunc, exp
 		}
 		mats[i] = ev.eval(e).(Matrix)
 	}
+	return ev.rangeEvalMatrices(matching, fn, mats)
+}
+
+// rangeEvalMatrices is rangeEval over arguments evaluated already.
+func (ev *evaluator) rangeEvalMatrices(matching *parser.VectorMatching, fn stepFunc, mats []Matrix) Matrix {
 	eh := &evalHelper{}
 	var seriesSigs [][]int
 	if matching != nil {
-		sigf := signatureFunc(matching.On, matching.MatchingLabels)
-		ords := map[string]int{}
-		seriesSigs = make([][]int, len(exprs))
-		for i := range exprs {
-			seriesSigs[i] = make([]int, len(mats[i]))
-			for si, s := range mats[i] {
-				k := sigf(s.Metric)
-				o, ok := ords[k]
-				if !ok {
-					o = len(ords)
-					ords[k] = o
-				}
-				seriesSigs[i][si] = o
-			}
-		}
-		eh.numSigs = len(ords)
+		seriesSigs, eh.numSigs = signatureOrdinals(matching, mats)
 	}
-	cursors := make([][]int, len(exprs))
-	vecs := make([]Vector, len(exprs))
-	sigs := make([][]int, len(exprs))
-	for i := range exprs {
+	cursors := make([][]int, len(mats))
+	vecs := make([]Vector, len(mats))
+	sigs := make([][]int, len(mats))
+	for i := range mats {
 		cursors[i] = make([]int, len(mats[i]))
 		vecs[i] = make(Vector, 0, len(mats[i]))
 	}
@@ -486,7 +476,7 @@ func (ev *evaluator) rangeEval(matching *parser.VectorMatching, fn stepFunc, exp
 	var order []*outSeries
 	for ts := ev.start; ts <= ev.end; ts += ev.interval {
 		ev.tick()
-		for i := range exprs {
+		for i := range mats {
 			vecs[i] = vecs[i][:0]
 			if sigs[i] != nil {
 				sigs[i] = sigs[i][:0]
@@ -627,25 +617,27 @@ func isMetadataLabel(name string) bool {
 	return name == model.MetricName || name == "__type__" || name == "__unit__"
 }
 
-// signatureFunc returns the function that computes a series' matching key:
-// the values of the on() labels, or all labels but the ignoring() ones and
-// the metric name.
-func signatureFunc(on bool, names []string) func(model.Labels) string {
-	names = slices.Clone(names)
-	if !on {
+// signatureOrdinals numbers the matching signatures of the series of
+// mats (the values of the on() labels, or all labels but the ignoring()
+// ones and the metric name) in order of appearance, and returns each
+// series' ordinal and how many there are.
+func signatureOrdinals(m *parser.VectorMatching, mats []Matrix) ([][]int, int) {
+	names := slices.Clone(m.MatchingLabels)
+	if !m.On {
 		names = append(names, model.MetricName, "__type__", "__unit__")
 	}
 	slices.Sort(names)
-	var buf model.Labels
-	return func(ls model.Labels) string {
-		buf = buf[:0]
-		for _, l := range ls {
-			if _, found := slices.BinarySearch(names, l.Name); found == on {
-				buf = append(buf, l)
-			}
+	// Group keys are signatures: the kept labels are those found in
+	// names (on) or not found (ignoring).
+	ords := newGroupIndex(names, !m.On)
+	seriesSigs := make([][]int, len(mats))
+	for i, mat := range mats {
+		seriesSigs[i] = make([]int, len(mat))
+		for si, s := range mat {
+			seriesSigs[i][si], _ = ords.lookup(s.Metric)
 		}
-		return string(model.AppendKey(nil, buf))
 	}
+	return seriesSigs, ords.len()
 }
 
 // scalarAt returns the value of a scalar argument at step i.
