@@ -107,7 +107,7 @@ func (u *UI) Close() {
 
 // pagePaths are the app's pages; each answers with the app shell and the
 // browser-side router renders the page.
-var pagePaths = []string{"/", "/explore", "/dashboards", "/dashboards/{id}", "/dashboards/{id}/edit", "/alerts", "/status"}
+var pagePaths = []string{"/", "/explore", "/dashboards", "/dashboards/{id}", "/dashboards/{id}/edit", "/alerts", "/status", "/audit"}
 
 // Register mounts the UI's routes on r: RegisterPages and RegisterAPI.
 // They do not need storage, so register them on the top-level router,

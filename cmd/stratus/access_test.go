@@ -136,6 +136,7 @@ var wantRoles = map[string]auth.Role{
 	"GET /": auth.RoleRead, "GET /explore": auth.RoleRead, "GET /dashboards": auth.RoleRead,
 	"GET /dashboards/{id}": auth.RoleRead, "GET /dashboards/{id}/edit": auth.RoleRead,
 	"GET /alerts": auth.RoleRead, "GET /status": auth.RoleRead, "GET /ui/": auth.RoleRead,
+	"GET /audit": auth.RoleRead, "HEAD /audit": auth.RoleRead,
 	"HEAD /": auth.RoleRead, "HEAD /explore": auth.RoleRead, "HEAD /dashboards": auth.RoleRead,
 	"HEAD /dashboards/{id}": auth.RoleRead, "HEAD /dashboards/{id}/edit": auth.RoleRead,
 	"HEAD /alerts": auth.RoleRead, "HEAD /status": auth.RoleRead, "HEAD /ui/": auth.RoleRead,

@@ -235,6 +235,7 @@ func (s *server) tenantsAPI(w http.ResponseWriter, r *http.Request) {
 		if set.scope == nil || (c.tenant != tenant.Default && set.id != c.tenant) {
 			continue
 		}
+		set.scope.Recount() // exact on demand; series can also come from self-scrape and retention
 		rows = append(rows, row{Tenant: set.id, Series: set.scope.Series(), Limits: set.scope.Limits()})
 	}
 	writeAPIData(w, map[string]any{"multi_tenant": s.cfg.multiTenant(), "auth": authMode(&s.cfg), "caller": c.name, "tenant": c.tenant, "tenants": rows})

@@ -12,10 +12,11 @@ const routes = [
   {re: /^\/dashboards\/([a-z0-9_-]+)(\/edit)?$/, nav: 'dashboards', load: () => import('./pages/dashboard.js')},
   {re: /^\/alerts$/, nav: 'alerts', load: () => import('./pages/alerts.js')},
   {re: /^\/status$/, nav: 'status', load: () => import('./pages/status.js')},
+  {re: /^\/audit$/, nav: 'audit', load: () => import('./pages/audit.js')},
 ];
 
 const NAV = [['home', '/', 'Home'], ['explore', '/explore', 'Explore'], ['dashboards', '/dashboards', 'Dashboards'],
-  ['alerts', '/alerts', 'Alerts'], ['status', '/status', 'Status']];
+  ['alerts', '/alerts', 'Alerts'], ['status', '/status', 'Status'], ['audit', '/audit', 'Audit']];
 
 let cleanup = null;
 let seq = 0;

@@ -41,6 +41,7 @@ export function mount(root) {
   const build = h('dl', {class: 'kv'}, h('dt', null, 'Loading…'));
   const config = h('pre', {class: 'config', id: 'config'}, 'Loading…');
   const card = h('div', {id: 'cardinality'});
+  const access = h('div', {id: 'access', class: 'card'}, 'Loading…');
   const limitSel = h('select', {class: 'select', 'aria-label': 'Rows', onchange: () => loadCard()}, [10, 20, 50, 100].map((n) => h('option', {value: n}, `Top ${n}`)));
   root.append(
     h('div', {class: 'page-head'}, h('h1', null, 'Status')),
@@ -48,6 +49,7 @@ export function mount(root) {
     h('div', {class: 'two-col'},
       h('section', {class: 'section'}, h('h2', null, 'Build'), h('div', {class: 'card'}, build)),
       h('section', {class: 'section'}, h('h2', null, 'Configuration'), h('div', {class: 'card'}, config))),
+    h('section', {class: 'section'}, h('h2', null, 'Access and tenant limits'), access),
     h('section', {class: 'section'}, h('div', {class: 'section-head'}, h('h2', null, 'Cardinality'), limitSel), card));
 
   const end = Date.now();
@@ -56,6 +58,20 @@ export function mount(root) {
     .catch((e) => replace(build, h('dd', null, errorText(e))));
   request('/api/v1/status/config').then((c) => { config.textContent = c.yaml; })
     .catch((e) => { config.textContent = errorText(e); });
+
+  request('/api/v1/status/tenants').then((d) => {
+    const lim = (v, unit) => v ? formatValue(v, unit) : 'unlimited';
+    replace(access,
+      h('dl', {class: 'kv'}, h('dt', null, 'Authentication'), h('dd', null, d.auth),
+        h('dt', null, 'You are'), h('dd', null, `${d.caller}, tenant ${d.tenant}`)),
+      d.multi_tenant && d.tenants.length ? h('table', {class: 'table tenants-table'},
+        h('thead', null, h('tr', null, ['Tenant', 'Series', 'Max series', 'Samples/s', 'Body bytes', 'Query samples', 'Concurrent queries'].map((t, i) => h('th', {class: i ? 'num' : null}, t)))),
+        h('tbody', null, d.tenants.map((t) => h('tr', null, h('td', null, t.tenant),
+          h('td', {class: 'num'}, formatValue(t.series, 'none')), h('td', {class: 'num'}, lim(t.limits.max_series, 'none')),
+          h('td', {class: 'num'}, lim(t.limits.ingest_rate, 'none')), h('td', {class: 'num'}, lim(t.limits.max_body_bytes, 'bytes')),
+          h('td', {class: 'num'}, lim(t.limits.query_max_samples, 'none')), h('td', {class: 'num'}, lim(t.limits.query_concurrency, 'none'))))))
+        : h('p', {class: 'muted small'}, 'One tenant: tenancy is off (auth.enabled or auth.trust_tenant_header turns it on).'));
+  }).catch((e) => replace(access, h('div', {class: 'panel-error'}, errorText(e))));
 
   function bars(title, rows, hint, link) {
     const max = Math.max(1, ...rows.map((r) => r.value));
