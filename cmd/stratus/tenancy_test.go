@@ -171,7 +171,7 @@ func TestTenantLimits(t *testing.T) {
 	s, ts := newTestServer(t, func(c *Config) {
 		withAuth(c)
 		c.Tenants.Overrides = map[string]tenantOverride{
-			"team-a": {Limits: tenant.Limits{MaxSeries: 3}},
+			"team-a": {Limits: tenant.Limits{MaxSeries: 3, QueryMaxSamples: 2}},
 			"team-b": {Limits: tenant.Limits{IngestRate: 100, IngestBurst: 100, QueryConcurrency: 1, MaxBodyBytes: 2048}},
 		}
 	})
@@ -186,6 +186,11 @@ func TestTenantLimits(t *testing.T) {
 	code, body := call(t, ts, "a-push", "POST", "/api/v1/import/prometheus", lines("m", 5))
 	if code != 429 || !strings.Contains(body, "max_series 3") || !strings.Contains(body, `tenant "team-a"`) {
 		t.Errorf("a over max_series: %d %s", code, body)
+	}
+	// a's query size: its 3 series hold 3 samples, over its limit of 2.
+	code, body = call(t, ts, "a-read", "GET", "/api/v1/query?query="+url.QueryEscape("count_over_time(m[1h])"), "")
+	if code != 422 || !strings.Contains(body, "sample") {
+		t.Errorf("a over query_max_samples: %d %s", code, body)
 	}
 	// b is not limited by a's quota.
 	if code, body := call(t, ts, "b-push", "POST", "/api/v1/import/prometheus", lines("m", 5)); code != 204 && code != 200 {
