@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -67,6 +68,9 @@ func redactNode(n *yaml.Node) {
 				v.Value, v.Tag, v.Style = "<secret>", "!!str", 0
 				continue
 			}
+			if v.Kind == yaml.ScalarNode {
+				v.Value = redactURL(v.Value)
+			}
 			redactNode(v)
 		}
 		return
@@ -74,6 +78,33 @@ func redactNode(n *yaml.Node) {
 	for _, c := range n.Content {
 		redactNode(c)
 	}
+}
+
+// redactURL hides the parts of a URL that carry credentials: the
+// password of user:password@ and the query string (webhook URLs such as
+// Slack's or a receiver's ?token= hold their secret there). Other values
+// are returned as they are.
+func redactURL(s string) string {
+	if !strings.Contains(s, "://") {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return s
+	}
+	changed := false
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "secret")
+		changed = true
+	}
+	if u.RawQuery != "" {
+		u.RawQuery = "secret"
+		changed = true
+	}
+	if !changed {
+		return s
+	}
+	return u.String()
 }
 
 // Cardinality is the index's cardinality, for /api/v1/status/tsdb. Each

@@ -284,7 +284,7 @@ func TestConfigRedactsSecrets(t *testing.T) {
 		ListenAddr string    `yaml:"listen_addr"`
 		Webhooks   []webhook `yaml:"webhooks"`
 		Token      string    `yaml:"bearer_token"`
-	}{"127.0.0.1:7101", []webhook{{"http://hook", "hunter2", "k-123"}}, "t0ken"}
+	}{"127.0.0.1:7101", []webhook{{"http://hook", "hunter2", "k-123"}, {"https://bob:pw-456@hooks.example/x?token=q-789", "", ""}}, "t0ken"}
 	srv, _ := newTestServer(t, Options{Config: cfg})
 	resp, body := do(t, "GET", srv.URL+"/api/v1/status/config", "")
 	var out struct{ YAML string }
@@ -292,10 +292,13 @@ func TestConfigRedactsSecrets(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(out.YAML, "listen_addr: 127.0.0.1:7101") || !strings.Contains(out.YAML, "url: http://hook") {
 		t.Fatalf("config: %d %s", resp.StatusCode, body)
 	}
-	for _, secret := range []string{"hunter2", "k-123", "t0ken"} {
+	for _, secret := range []string{"hunter2", "k-123", "t0ken", "pw-456", "q-789"} {
 		if strings.Contains(out.YAML, secret) {
 			t.Errorf("config shows secret %q:\n%s", secret, out.YAML)
 		}
+	}
+	if !strings.Contains(out.YAML, "https://bob:secret@hooks.example/x?secret") {
+		t.Errorf("URL credentials not redacted in place:\n%s", out.YAML)
 	}
 	if strings.Count(out.YAML, "<secret>") != 3 {
 		t.Errorf("want 3 redactions:\n%s", out.YAML)

@@ -31,6 +31,7 @@ import (
 
 // Entry is one audited action.
 type Entry struct {
+	V      int       `json:"v"` // format version, FormatVersion
 	Seq    int64     `json:"seq"`
 	Time   time.Time `json:"time"`
 	Actor  string    `json:"actor"`  // token name, or "anonymous" with auth off, or "system"
@@ -53,6 +54,9 @@ func (e Entry) hash() string {
 	h.Write(b)
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+// FormatVersion is the version of the entry format (FORMAT.md).
+const FormatVersion = 1
 
 // MaxField bounds Before and After: larger texts are cut, with a note.
 const MaxField = 64 << 10
@@ -116,6 +120,7 @@ func (l *Log) Append(e Entry) (Entry, error) {
 		e.Time = l.now()
 	}
 	e.Time = e.Time.UTC()
+	e.V = FormatVersion
 	e.Seq = l.seq + 1
 	e.Prev = l.last
 	e.Hash = e.hash()
