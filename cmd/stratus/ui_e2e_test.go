@@ -273,6 +273,116 @@ func TestUIInBrowser(t *testing.T) {
 		shot(t, ctx, shots, "explore-error")
 	})
 
+	t.Run("explore-atlas", func(t *testing.T) {
+		// A link with an Atlas expression charts it through the graph API.
+		q := url.Values{"lang": {"atlas"}, "q": {"name,ui_bench_latency_ms,:eq,:max,(,idx,),:by"}, "range": {"24h"}, "step": {"60"}}
+		nav(t, "/explore?"+q.Encode())
+		if n := poll[string](t, ctx, "Atlas chart with 50 series", `(document.querySelector("#result .chart[data-drawn]") || {dataset: {}}).dataset.series`); n != "50" {
+			t.Fatalf("chart shows %s series, want 50", n)
+		}
+		names := eval[[]string](t, ctx, `[...document.querySelectorAll(".legend-name")].map(e => e.textContent)`)
+		if len(names) != 50 || !slices.Contains(names, "(idx=07)") {
+			t.Errorf("legend = %d entries %q", len(names), names[:min(3, len(names))])
+		}
+		if info := eval[string](t, ctx, `document.querySelector(".result-info").textContent`); !strings.HasPrefix(info, "50 series, 72,") || !strings.Contains(info, "step 60s") {
+			t.Errorf("result info = %q, want 50 series of a day at a one-minute step", info)
+		}
+		// The instant/range switch does not apply to the stack language.
+		if hidden := eval[bool](t, ctx, `document.querySelector("#seg-mode").hidden`); !hidden {
+			t.Error("range/instant switch shown for Atlas")
+		}
+		shot(t, ctx, shots, "explore-atlas")
+
+		// From PromQL, the toggle switches the language; Ctrl+Enter runs
+		// the stack expression typed in.
+		nav(t, "/explore?"+url.Values{"q": {"ui_bench_latency_ms"}, "range": {"24h"}}.Encode())
+		poll[string](t, ctx, "PromQL chart", `(document.querySelector("#result .chart[data-drawn]") || {dataset: {}}).dataset.series`)
+		if err := chromedp.Do(ctx, chromedp.Click(`#seg-lang [data-v="atlas"]`)); err != nil {
+			t.Fatal(err)
+		}
+		// The PromQL text stays with PromQL; Atlas starts empty.
+		poll[bool](t, ctx, "empty Atlas editor", `document.querySelector("#expr").value === "" && document.querySelector("#result").textContent.includes(":eq,:sum")`)
+		if err := chromedp.Do(ctx, setText("#expr", "name,ui_bench_latency_ms,:eq,(,idx,),:by,max,5,:topk,$idx,:legend"), chromedp.Focus("#expr"),
+			chromedp.KeyEvent("\r", chromedp.KeyModifiers(chromedp.ModifierCtrl))); err != nil {
+			t.Fatal(err)
+		}
+		poll[bool](t, ctx, "top 5 lines", `(document.querySelector("#result .chart[data-drawn]") || {dataset: {}}).dataset.series === "5"`)
+		// The five with the highest maximum over the day: the series are
+		// offset by 3 per idx and each has a whole sine wave in the day.
+		names = eval[[]string](t, ctx, `[...document.querySelectorAll(".legend-name")].map(e => e.textContent)`)
+		if !slices.Equal(names, []string{"49", "48", "47", "46", "45"}) {
+			t.Errorf("top 5 legend = %q, want 49, 48, 47, 46, 45", names)
+		}
+		if href := eval[string](t, ctx, `location.href`); !strings.Contains(href, "lang=atlas") || !strings.Contains(href, "%3Atopk") {
+			t.Errorf("URL %q does not hold the Atlas query", href)
+		}
+
+		// The server-rendered PNG of the same expression.
+		if err := chromedp.Do(ctx, chromedp.Click(`#seg-view [data-v="png"]`)); err != nil {
+			t.Fatal(err)
+		}
+		size := poll[[]int](t, ctx, "server-rendered PNG", `(() => { const i = document.querySelector("#graph-png"); return i && i.dataset.loaded ? [i.naturalWidth, i.naturalHeight] : null; })()`)
+		if size[0] < 400 || size[1] < 300 {
+			t.Errorf("PNG is %dx%d", size[0], size[1])
+		}
+		src := eval[string](t, ctx, `document.querySelector("#graph-png").src`)
+		resp, err := http.Get(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/png" {
+			t.Errorf("GET %s: %d %s", src, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		shot(t, ctx, shots, "explore-atlas-png")
+
+		// Completion: a tag's values, and words after ":".
+		if err := chromedp.Do(ctx, chromedp.Click(`#seg-view [data-v="chart"]`), setText("#expr", ""), chromedp.Focus("#expr"), chromedp.SendKeys("#expr", "name,ui_bench_l")); err != nil {
+			t.Fatal(err)
+		}
+		poll[bool](t, ctx, "tag value completion", `[...document.querySelectorAll("#completions li")].some(li => li.textContent.startsWith("ui_bench_latency_ms"))`)
+		if err := chromedp.Do(ctx, chromedp.SendKeys("#expr", "atency_ms,:eq,:rolling-m")); err != nil {
+			t.Fatal(err)
+		}
+		poll[bool](t, ctx, "word completion", `[...document.querySelectorAll("#completions li")].some(li => li.textContent.startsWith(":rolling-max"))`)
+
+		// An unknown word is shown at its position.
+		if err := chromedp.Do(ctx, setText("#expr", "name,ui_bench_latency_ms,:eq,:sum,:nope"), chromedp.Focus("#expr"),
+			chromedp.KeyEvent("\r", chromedp.KeyModifiers(chromedp.ModifierCtrl))); err != nil {
+			t.Fatal(err)
+		}
+		msg := poll[string](t, ctx, "positioned stack error", `(document.querySelector(".query-error:not([hidden]) .error-pos") || {}).textContent`)
+		if want := "name,ui_bench_latency_ms,:eq,:sum,:nope\n" + strings.Repeat(" ", 34) + "^"; msg != want {
+			t.Errorf("error position = %q, want %q", msg, want)
+		}
+		if e := eval[string](t, ctx, `document.querySelector(".query-error").textContent`); !strings.Contains(e, ":nope is not a known word") {
+			t.Errorf("error = %q", e)
+		}
+		shot(t, ctx, shots, "explore-atlas-error")
+	})
+
+	t.Run("dashboard-atlas-panel", func(t *testing.T) {
+		// Dashboard panels take stack expressions written as in alert
+		// rules, with "atlas:".
+		body := `{"schemaVersion": 1, "id": "atlas-test", "title": "Atlas panels", "panels": [
+			{"title": "Latency by idx (Atlas)", "type": "timeseries", "width": 8, "queries": [{"expr": "atlas:name,ui_bench_latency_ms,:eq,:max,(,idx,),:by,max,3,:topk"}]},
+			{"title": "Highest latency (Atlas)", "type": "stat", "width": 4, "unit": "ms", "queries": [{"expr": "atlas:name,ui_bench_latency_ms,:eq,:max"}]}]}`
+		req, _ := http.NewRequest(http.MethodPut, base+"/api/v1/dashboards/atlas-test", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode/100 != 2 {
+			t.Fatalf("PUT dashboard: %v %v", err, resp)
+		}
+		resp.Body.Close()
+		nav(t, "/dashboards/atlas-test")
+		poll[string](t, ctx, "loaded", `(document.querySelector(".grid[data-loaded]") || {dataset: {}}).dataset.loaded`)
+		panels := eval[[]map[string]string](t, ctx, `[...document.querySelectorAll(".panel")].map(p => ({state: p.dataset.state || "", series: p.dataset.series || "0", err: (p.querySelector(".panel-error") || {}).textContent || "", text: p.textContent}))`)
+		if len(panels) != 2 || panels[0]["state"] != "ok" || panels[0]["series"] != "3" || panels[1]["state"] != "ok" || panels[1]["series"] != "1" {
+			t.Errorf("panels = %v", panels)
+		}
+		shot(t, ctx, shots, "dashboard-atlas")
+	})
+
 	t.Run("escaping", func(t *testing.T) {
 		nav(t, "/explore?"+url.Values{"q": {"ui_xss_probe"}, "mode": {"instant"}, "view": {"table"}}.Encode())
 		text := poll[string](t, ctx, "table row", `(document.querySelector("#result-table tbody") || {}).textContent`)

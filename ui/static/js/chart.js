@@ -228,7 +228,10 @@ export class TimeChart {
       ctx.moveTo(x, plot.y);
       ctx.lineTo(x, plot.y + plot.h);
       ctx.stroke();
-      ctx.fillText(formatTime(t, span), x, plot.y + plot.h + 5);
+      // A label at either end of the axis stays inside the canvas.
+      const label = formatTime(t, span);
+      const half = ctx.measureText(label).width / 2;
+      ctx.fillText(label, Math.min(Math.max(x, half + 1), this.w - half - 1), plot.y + plot.h + 5);
     }
 
     // Series: stacked ones from the top down so lower areas stay visible.

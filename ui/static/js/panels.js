@@ -1,10 +1,13 @@
-// Panels: a chart, a single stat or a table, each fed by PromQL. The
-// dashboards, home and status pages all render through here.
+// Panels: a chart, a single stat or a table, each fed by PromQL, or by an
+// Atlas stack expression written with an "atlas:" prefix (as alert rules
+// write them). The dashboards, home and status pages all render through
+// here.
 
 import {h, clear, replace} from './dom.js';
 import {queryRange, queryInstant, matrixToSeries, seriesName, stepFor, APIError} from './api.js';
 import {formatValue} from './format.js';
 import {TimeChart} from './chart.js';
+import * as atlas from './atlas.js';
 
 /** substitute replaces $name and ${name} with the variables' values. */
 export function substitute(expr, vars) {
@@ -65,9 +68,22 @@ export class Panel {
 
   async _timeseries(ctx, signal) {
     const {start, end} = ctx;
-    const step = ctx.step || stepFor(start, end, Math.max(60, Math.floor(this.el.clientWidth / 2) || 300));
-    const results = await Promise.all(this.spec.queries.map((q) =>
-      queryRange(substitute(q.expr, ctx.vars || {}), start, end, step, signal).then((d) => matrixToSeries(d.result, q.legend))));
+    let step = ctx.step || stepFor(start, end, Math.max(60, Math.floor(this.el.clientWidth / 2) || 300));
+    const results = await Promise.all(this.spec.queries.map((q) => {
+      const expr = substitute(q.expr, ctx.vars || {});
+      if (atlas.isAtlas(expr)) {
+        // Atlas names its lines (:legend); a panel legend template wins.
+        // The server picks the step: never below the data's.
+        return atlas.graphSeries(atlas.stripPrefix(expr), start, end, {step: ctx.step, width: this.el.clientWidth || 600, signal})
+          .then((r) => {
+            // Lines break at gaps longer than the panel's step: the
+            // widest step of its queries.
+            step = Math.max(step, r.step);
+            return r.series.map((s) => (q.legend ? {...s, name: seriesName(s.labels, q.legend)} : s));
+          });
+      }
+      return queryRange(expr, start, end, step, signal).then((d) => matrixToSeries(d.result, q.legend));
+    }));
     const series = results.flat();
     if (!this.chart) {
       clear(this.body);
@@ -85,7 +101,18 @@ export class Panel {
   async _instant(ctx, signal) {
     const out = [];
     for (const [qi, q] of this.spec.queries.entries()) {
-      const d = await queryInstant(substitute(q.expr, ctx.vars || {}), ctx.end, signal);
+      const expr = substitute(q.expr, ctx.vars || {});
+      if (atlas.isAtlas(expr)) {
+        // The last value of each line over the last few minutes.
+        const {series} = await atlas.graphSeries(atlas.stripPrefix(expr), ctx.end - 10 * 60e3, ctx.end, {signal});
+        for (const s of series) {
+          let i = s.vals.length - 1;
+          while (i > 0 && !Number.isFinite(s.vals[i])) i--;
+          out.push({metric: s.labels, value: s.vals[i], query: qi, name: q.legend ? seriesName(s.labels, q.legend) : s.name});
+        }
+        continue;
+      }
+      const d = await queryInstant(expr, ctx.end, signal);
       const rows = d.resultType === 'vector' ? d.result.map((r) => ({metric: r.metric, value: parseFloat(r.value[1])}))
         : d.resultType === 'scalar' ? [{metric: {}, value: parseFloat(d.result[1])}] : [];
       for (const r of rows) out.push({...r, query: qi, name: seriesName(r.metric, q.legend)});

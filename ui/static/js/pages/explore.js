@@ -1,24 +1,32 @@
-// Explore: write an expression (PromQL, or the Atlas stack language once
-// /api/v1/graph exists), run it as a range or instant query, look at it as
-// a chart or a table. All state is in the URL: q, lang, mode, view, range
-// or from/to, step, refresh.
+// Explore: write an expression in PromQL or the Atlas stack language, run
+// it as a range or instant query (Atlas: over the range, with the graph
+// API), look at it as a chart, a table or (Atlas) the server-rendered PNG
+// that alert notifications and wikis show. All state is in the URL: q,
+// lang, mode, view, range or from/to, step, refresh.
 
 import {h, replace, clear, icon, debounce} from '../dom.js';
-import {queryRange, queryInstant, matrixToSeries, labelString, stepFor, request, APIError} from '../api.js';
+import {queryRange, queryInstant, matrixToSeries, labelString, stepFor, APIError} from '../api.js';
 import {TimeChart} from '../chart.js';
 import {TimePicker, readRange, writeRange, resolve} from '../timepicker.js';
 import {formatValue, formatDateTime} from '../format.js';
 import {suggestions, offsetOf} from '../promql.js';
+import * as atlas from '../atlas.js';
 import {errorText} from '../panels.js';
+
+const PLACEHOLDER = {
+  promql: 'Expression, e.g. sum by (country) (rate(migration_rows_processed_total[5m]))   — Ctrl+Enter runs',
+  atlas: 'Stack expression, e.g. name,migration_replication_lag_seconds,:eq,:max,(,country,),:by   — Ctrl+Enter runs',
+};
 
 let firstChartMarked = false;
 
 export function mount(root, {params, setParams}) {
   const state = {
     q: params.get('q') || '',
-    lang: params.get('lang') === 'stack' ? 'stack' : 'promql',
+    // lang=stack is what earlier links said.
+    lang: ['atlas', 'stack'].includes(params.get('lang')) ? 'atlas' : 'promql',
     mode: params.get('mode') === 'instant' ? 'instant' : 'range',
-    view: params.get('view') === 'table' ? 'table' : 'chart',
+    view: ['table', 'png'].includes(params.get('view')) ? params.get('view') : 'chart',
     range: readRange(params, '1h'),
     step: params.get('step') || '',
     refresh: params.get('refresh') || 'off',
@@ -42,7 +50,7 @@ export function mount(root, {params, setParams}) {
   // Editor with completion.
   const editor = h('textarea', {
     id: 'expr', class: 'editor', rows: 3, spellcheck: 'false', autocomplete: 'off', autocapitalize: 'off',
-    'aria-label': 'Expression', placeholder: 'Expression, e.g. sum by (country) (rate(migration_rows_processed_total[5m]))   — Ctrl+Enter runs',
+    'aria-label': 'Expression', placeholder: PLACEHOLDER[state.lang],
   });
   editor.value = state.q;
   const menu = h('ul', {class: 'completions', role: 'listbox', hidden: true, id: 'completions'});
@@ -64,22 +72,27 @@ export function mount(root, {params, setParams}) {
     if (!it || !compCtx) return;
     const v = editor.value;
     let ins = it.text;
-    if (it.kind === 'function') ins += '(';
-    if (it.kind === 'label' && !/^\s*(=|!=|=~|!~)/.test(v.slice(editor.selectionStart))) ins += '="';
-    if (it.kind === 'value' && v[editor.selectionStart] !== '"') ins += '"';
+    if (state.lang === 'atlas') {
+      // A tag or a value is followed by its comma; a word ends the token.
+      if ((it.kind === 'tag' || it.kind === 'value') && v[editor.selectionStart] !== ',') ins += ',';
+    } else {
+      if (it.kind === 'function') ins += '(';
+      if (it.kind === 'label' && !/^\s*(=|!=|=~|!~)/.test(v.slice(editor.selectionStart))) ins += '="';
+      if (it.kind === 'value' && v[editor.selectionStart] !== '"') ins += '"';
+    }
     editor.value = v.slice(0, compCtx.from) + ins + v.slice(editor.selectionStart);
     const pos = compCtx.from + ins.length;
     editor.setSelectionRange(pos, pos);
     closeMenu();
     editor.focus();
-    if (it.kind === 'label') complete();
+    if (it.kind === 'label' || it.kind === 'tag') complete();
   };
   let compSeq = 0;
   const complete = debounce(async () => {
-    if (state.lang !== 'promql') return closeMenu();
     const my = ++compSeq;
     const typed = editor.value;
-    const res = await suggestions(editor.value, editor.selectionStart);
+    const suggest = state.lang === 'atlas' ? atlas.suggestions : suggestions;
+    const res = await suggest(editor.value, editor.selectionStart);
     if (my !== compSeq || document.activeElement !== editor || editor.value !== typed) return;
     compCtx = res.ctx;
     items = res.items;
@@ -101,15 +114,39 @@ export function mount(root, {params, setParams}) {
   });
 
   const seg = (name, options, onPick) => {
-    const g = h('div', {class: 'segmented', role: 'group', 'aria-label': name});
-    const paint = () => g.querySelectorAll('button').forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.v === state[name])));
-    for (const [v, label] of options) g.append(h('button', {type: 'button', dataset: {v}, onclick: () => { state[name] = v; paint(); onPick(); }}, label));
-    paint();
+    const g = h('div', {class: 'segmented', role: 'group', 'aria-label': name, id: `seg-${name}`});
+    g.paint = () => g.querySelectorAll('button').forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.v === state[name])));
+    for (const [v, label, title] of options) g.append(h('button', {type: 'button', dataset: {v}, title, onclick: () => { state[name] = v; g.paint(); onPick(); }}, label));
+    g.paint();
     return g;
   };
-  const langSeg = seg('lang', [['promql', 'PromQL'], ['stack', 'Stack']], () => { sync(); run(); });
+  // Each language keeps its own expression while the other is shown: the
+  // text of one is an error in the other.
+  const texts = {promql: '', atlas: ''};
+  let shownLang = state.lang;
+  const langSeg = seg('lang', [['promql', 'PromQL', 'Prometheus query language'], ['atlas', 'Atlas', 'Atlas stack language, e.g. name,x,:eq,:sum']], () => {
+    if (state.lang === shownLang) return;
+    texts[shownLang] = editor.value;
+    editor.value = texts[state.lang];
+    shownLang = state.lang;
+    editor.placeholder = PLACEHOLDER[state.lang];
+    if (state.lang !== 'atlas' && state.view === 'png') state.view = 'chart';
+    closeMenu();
+    langControls();
+    sync();
+    run();
+  });
   const modeSeg = seg('mode', [['range', 'Range'], ['instant', 'Instant']], () => { sync(); run(); });
-  const viewSeg = seg('view', [['chart', 'Chart'], ['table', 'Table']], () => { sync(); show(); });
+  const viewSeg = seg('view', [['chart', 'Chart'], ['table', 'Table'], ['png', 'PNG', 'The chart as the server renders it for alerts and wikis']], () => { sync(); show(); });
+  // The stack language is evaluated over the range only, and only it has a
+  // server-rendered image here.
+  function langControls() {
+    const isAtlas = state.lang === 'atlas';
+    modeSeg.hidden = isAtlas;
+    viewSeg.querySelector('[data-v="png"]').hidden = !isAtlas;
+    viewSeg.paint();
+    help.hidden = !isAtlas;
+  }
 
   const picker = new TimePicker({
     range: state.range, refresh: state.refresh,
@@ -123,6 +160,9 @@ export function mount(root, {params, setParams}) {
     setTimeout(() => { shareBtn.lastChild.textContent = 'Share'; }, 1500);
   }}, icon('link'), h('span', null, 'Share'));
 
+  const help = h('p', {class: 'muted small atlas-help', hidden: true},
+    'Atlas: tags and values, then words — ', h('code', null, 'name,http_server_requests_total,:eq,code,5,:re,:and,:sum,(,service,),:by'),
+    '. Type ', h('code', null, ':'), ' for words, or a tag for its values.');
   const errorBox = h('div', {class: 'query-error', role: 'alert', hidden: true});
   const info = h('div', {class: 'result-info muted', 'aria-live': 'polite'});
   const result = h('div', {class: 'result card', id: 'result'});
@@ -132,18 +172,21 @@ export function mount(root, {params, setParams}) {
     h('div', {class: 'card editor-card'},
       h('div', {class: 'editor-wrap'}, editor, menu),
       h('div', {class: 'editor-bar'}, runBtn, picker.el, shareBtn,
-        h('span', {class: 'muted small'}, 'Ctrl+Enter runs · Ctrl+Space completes · drag the chart to zoom, double-click to zoom out'))),
+        h('span', {class: 'muted small'}, 'Ctrl+Enter runs · Ctrl+Space completes · drag the chart to zoom, double-click to zoom out')),
+      help),
     errorBox, info, result);
+  langControls();
 
   function clearError() {
     errorBox.hidden = true;
+    clear(errorBox);
     editor.removeAttribute('aria-invalid');
   }
 
   function showError(e) {
     clear(errorBox);
     errorBox.hidden = false;
-    if (e instanceof APIError && e.notAvailable && state.lang === 'stack') {
+    if (e instanceof APIError && e.notAvailable && state.lang === 'atlas') {
       errorBox.classList.add('notice');
       errorBox.append(h('strong', null, 'Not available yet: '), 'the Atlas stack-language API (', h('code', null, '/api/v1/graph'),
         ') is not in this Stratus build. Switch to PromQL, or try again after upgrading.');
@@ -151,6 +194,17 @@ export function mount(root, {params, setParams}) {
     }
     errorBox.classList.remove('notice');
     errorBox.append(h('strong', null, e.status === 400 ? 'Error in the expression: ' : 'Query failed: '), errorText(e));
+    if (state.lang === 'atlas' && e instanceof APIError) {
+      // The offset is into the expression as sent: the editor's text
+      // without its leading white space.
+      const off = atlas.errorOffset(e.message);
+      if (off !== null) {
+        const text = editor.value;
+        const at = Math.min(text.length, text.length - text.trimStart().length + off);
+        const lineStart = text.lastIndexOf('\n', at - 1) + 1;
+        e.position = {line: text.slice(0, at).split('\n').length, col: at - lineStart + 1};
+      }
+    }
     if (e.position) {
       editor.setAttribute('aria-invalid', 'true');
       const lines = editor.value.split('\n');
@@ -172,7 +226,9 @@ export function mount(root, {params, setParams}) {
     clearError();
     if (!state.q) {
       replace(result, h('div', {class: 'empty-state'}, h('p', null, 'Type an expression and press Ctrl+Enter.'),
-        h('p', {class: 'muted'}, 'Try ', h('code', null, 'sum(rate(stratus_ingest_samples_accepted_total[1m]))'), ' or ', h('code', null, 'up'), '.')));
+        h('p', {class: 'muted'}, ...(state.lang === 'atlas'
+          ? ['Try ', h('code', null, 'name,stratus_ingest_samples_accepted_total,:eq,:sum'), ' or ', h('code', null, 'name,up,:eq,(,job,),:by'), '.']
+          : ['Try ', h('code', null, 'sum(rate(stratus_ingest_samples_accepted_total[1m]))'), ' or ', h('code', null, 'up'), '.']))));
       return;
     }
     abort && abort.abort();
@@ -183,8 +239,11 @@ export function mount(root, {params, setParams}) {
     result.classList.add('loading');
     try {
       let data;
-      if (state.lang === 'stack') data = await runStack(state.q, start, end, ac.signal);
-      else if (state.mode === 'range') {
+      if (state.lang === 'atlas') {
+        // The server picks the step unless the URL sets one.
+        const {series, step} = await atlas.graphSeries(state.q, start, end, {step: +state.step || 0, width: result.clientWidth - 60, signal: ac.signal});
+        data = {type: 'matrix', series, start, end, step, atlas: true};
+      } else if (state.mode === 'range') {
         const step = +state.step || stepFor(start, end, Math.max(200, Math.floor(result.clientWidth / 2)));
         const d = await queryRange(state.q, start, end, step, ac.signal);
         data = {type: 'matrix', series: matrixToSeries(d.result), start, end, step, warnings: d.__warnings};
@@ -206,21 +265,6 @@ export function mount(root, {params, setParams}) {
     }
   }
 
-  async function runStack(q, start, end, signal) {
-    const step = stepFor(start, end, 400);
-    const d = await request('/api/v1/graph', {params: {q, s: start, e: end, step: step + 's', format: 'json'}, signal});
-    // Atlas' graph JSON: start, step (ms), legend[], metrics[], values[row][series].
-    const n = (d.legend || []).length;
-    const series = [];
-    for (let i = 0; i < n; i++) {
-      const rows = d.values || [];
-      const ts = new Float64Array(rows.length), vals = new Float64Array(rows.length);
-      rows.forEach((r, j) => { ts[j] = d.start + j * d.step; vals[j] = r[i] === null ? NaN : +r[i]; });
-      series.push({name: d.legend[i], labels: (d.metrics || [])[i] || {}, ts, vals});
-    }
-    return {type: 'matrix', series, start, end, step};
-  }
-
   function show() {
     const d = lastResult;
     if (!d) return;
@@ -228,7 +272,11 @@ export function mount(root, {params, setParams}) {
     if (d.type === 'matrix') {
       const pts = d.series.reduce((n, s) => n + s.ts.length, 0);
       info.textContent = `${d.series.length} series, ${pts.toLocaleString()} points, step ${d.step}s, ${Math.round(d.ms)} ms${warn}`;
-      if (state.view === 'chart') {
+      if (d.atlas && state.view === 'png') {
+        chart && chart.destroy();
+        chart = null;
+        replace(result, graphImage(d));
+      } else if (state.view === 'chart' || state.view === 'png') {
         if (!chart || !result.contains(chart.el)) {
           clear(result);
           chart = new TimeChart(result, {height: 360, onZoom: (a, b) => picker.zoom(a, b)});
@@ -257,6 +305,25 @@ export function mount(root, {params, setParams}) {
       info.textContent = `${d.type}, ${rows.length} result${rows.length === 1 ? '' : 's'} at ${formatDateTime(d.time)}, ${Math.round(d.ms)} ms${warn}`;
       replace(result, table(rows, 'Value'));
     }
+  }
+
+  // graphImage is the server-rendered chart of the Atlas result d, sized
+  // to the result card, in the page's theme, with links to the image and
+  // its SVG for pasting into wikis.
+  function graphImage(d) {
+    const theme = document.documentElement.dataset.theme ||
+      (matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light');
+    const w = Math.max(300, Math.min(1600, result.clientWidth - 120));
+    const opts = {w, h: 300, theme};
+    const src = atlas.graphURL(state.q, d.start, d.end, d.step, opts);
+    const img = h('img', {class: 'graph-png', id: 'graph-png', src, alt: `Chart of ${state.q}`});
+    const status = h('span', {class: 'muted small'}, 'Rendering…');
+    img.addEventListener('load', () => { status.textContent = `${img.naturalWidth} × ${img.naturalHeight} px`; img.dataset.loaded = '1'; });
+    img.addEventListener('error', () => { status.textContent = 'The server could not draw this chart.'; });
+    return h('figure', {class: 'graph-figure'}, img,
+      h('figcaption', {class: 'graph-links'}, status,
+        h('a', {href: src, target: '_blank', rel: 'noopener'}, 'Open PNG'),
+        h('a', {href: atlas.graphURL(state.q, d.start, d.end, d.step, {...opts, format: 'svg'}), target: '_blank', rel: 'noopener'}, 'Open SVG')));
   }
 
   function table(rows, valueTitle) {
