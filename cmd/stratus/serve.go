@@ -317,8 +317,13 @@ func (s *server) routes() {
 			return
 		}
 		set, err := s.tenants.get(callerFrom(req.Context()).tenant)
-		if err != nil {
+		if errors.Is(err, errTooManyTenants) {
 			deny(w, req, http.StatusTooManyRequests, err.Error())
+			return
+		}
+		if err != nil {
+			s.logger.Error("tenant start failed", "err", err)
+			deny(w, req, http.StatusServiceUnavailable, err.Error())
 			return
 		}
 		set.router.ServeHTTP(w, req)

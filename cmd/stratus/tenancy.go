@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -37,19 +38,28 @@ type tenantSets struct {
 	build func(id string) (*tenantSet, error)
 	max   int
 
-	mu   sync.Mutex // guards sets
+	mu   sync.RWMutex // guards sets; every request reads it, a new tenant writes it
 	sets map[string]*tenantSet
 }
 
+// errTooManyTenants is returned by get for a tenant over max_tenants.
+var errTooManyTenants = errors.New("too many tenants")
+
 // get returns tenant id's set, building it on first use.
 func (t *tenantSets) get(id string) (*tenantSet, error) {
+	t.mu.RLock()
+	s, ok := t.sets[id]
+	t.mu.RUnlock()
+	if ok {
+		return s, nil
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if s, ok := t.sets[id]; ok {
 		return s, nil
 	}
 	if len(t.sets) >= t.max {
-		return nil, fmt.Errorf("tenant %q refused: the server already serves its maximum of %d tenants (tenants.max_tenants)", id, t.max)
+		return nil, fmt.Errorf("%w: tenant %q refused: the server already serves its maximum of %d tenants (tenants.max_tenants)", errTooManyTenants, id, t.max)
 	}
 	s, err := t.build(id)
 	if err != nil {
@@ -61,8 +71,8 @@ func (t *tenantSets) get(id string) (*tenantSet, error) {
 
 // all returns the sets built so far, by id.
 func (t *tenantSets) all() []*tenantSet {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	t.mu.RLock()
+	defer t.mu.RUnlock()
 	out := make([]*tenantSet, 0, len(t.sets))
 	for _, s := range t.sets {
 		out = append(out, s)

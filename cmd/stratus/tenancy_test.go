@@ -281,3 +281,22 @@ func TestTenantRules(t *testing.T) {
 		t.Errorf("team-a's ALERTS series missing: %s", body)
 	}
 }
+
+// TestMaxTenants: a tenant beyond max_tenants is refused with 429 naming
+// the limit, and the tenants already served keep working.
+func TestMaxTenants(t *testing.T) {
+	_, ts := newTestServer(t, func(c *Config) {
+		withAuth(c)
+		c.Tenants.MaxTenants = 2 // the default tenant and one more
+	})
+	if code, body := call(t, ts, "a-read", "GET", "/api/v1/labels", ""); code != 200 {
+		t.Fatalf("team-a: %d %s", code, body)
+	}
+	code, body := call(t, ts, "b-read", "GET", "/api/v1/labels", "")
+	if code != 429 || !strings.Contains(body, "max_tenants") {
+		t.Errorf("team-b over max_tenants: %d %s", code, body)
+	}
+	if code, _ := call(t, ts, "a-read", "GET", "/api/v1/labels", ""); code != 200 {
+		t.Errorf("team-a after the refusal: %d", code)
+	}
+}
