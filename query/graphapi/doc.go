@@ -1,7 +1,8 @@
 // Package graphapi serves the Atlas graph and tags APIs over the Atlas
 // stack language (query/stacklang) and the chart renderer (query/render):
 //
-//	GET /api/v1/graph?q=<expr>&s=&e=&step=&format=png|svg|json|csv&w=&h=&tz=&theme=&title=&ylabel=&no_legend=&palette=
+//	GET /api/v1/graph?q=<expr>&s=&e=&step=&format=png|svg|json|std.json|csv|txt&w=&h=&tz=&theme=&title=
+//	    &ylabel[.N]=&l[.N]=&u[.N]=&scale[.N]=linear|log&stack=&no_legend=&no_legend_stats=&palette=
 //	GET /api/v1/tags[?q=<query>&s=&e=&limit=&offset=]         tag keys
 //	GET /api/v1/tags/{key}[?q=<query>&s=&e=&limit=&offset=]   values of one key
 //

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"time"
@@ -83,18 +84,30 @@ type request struct {
 	format     string
 	graph      render.Graph
 	paletteSet bool
+	stack      bool // stack=1: lines without a style are stacked
+}
+
+// formats are the graph API's output formats and their content types.
+// json is Atlas's std.json (a missing value is the string "NaN", so any
+// JSON parser reads it; Atlas's own json writes a bare NaN); txt is the
+// CSV table with tabs.
+var formats = map[string]string{
+	"png":      "image/png",
+	"svg":      "image/svg+xml",
+	"json":     "application/json",
+	"std.json": "application/json",
+	"csv":      "text/csv; charset=utf-8",
+	"txt":      "text/plain; charset=utf-8",
 }
 
 func (h *Handler) parseGraph(r *http.Request) (*request, *httpError) {
 	p := r.URL.Query()
 	req := &request{format: "png"}
 	if f := p.Get("format"); f != "" {
-		switch f {
-		case "png", "svg", "json", "csv":
-			req.format = f
-		default:
-			return nil, badRequest("invalid parameter \"format\": %q is not png, svg, json or csv", f)
+		if _, ok := formats[f]; !ok {
+			return nil, badRequest("invalid parameter \"format\": %q is not png, svg, json, std.json, csv or txt", f)
 		}
+		req.format = f
 	}
 	loc := time.UTC
 	if tz := p.Get("tz"); tz != "" {
@@ -190,11 +203,27 @@ func (h *Handler) parseGraph(r *http.Request) (*request, *httpError) {
 		g.Palette, req.paletteSet = pal, true
 	}
 	g.Title = p.Get("title")
-	if yl := p.Get("ylabel"); yl != "" {
-		g.Axes = []render.Axis{{Label: yl}}
+	axes, herr := parseAxes(p)
+	if herr != nil {
+		return nil, herr
 	}
-	nl := p.Get("no_legend")
-	g.ShowLegend = nl == "" || nl == "0" || nl == "false"
+	g.Axes = axes
+	for _, f := range []struct {
+		name string
+		dst  *bool
+		on   bool // the value when the parameter is absent
+	}{{"no_legend", &g.ShowLegend, true}, {"no_legend_stats", &g.ShowStats, true}, {"stack", &req.stack, false}} {
+		v, err := flag(p, f.name)
+		if err != nil {
+			return nil, err
+		}
+		// no_legend and no_legend_stats turn off what stack turns on.
+		if f.on {
+			*f.dst = !v
+		} else {
+			*f.dst = v
+		}
+	}
 	q := p.Get("q")
 	if q == "" {
 		return nil, badRequest("missing parameter \"q\": a stack-language expression such as name,http_requests_total,:eq,:sum")
@@ -205,6 +234,79 @@ func (h *Handler) parseGraph(r *http.Request) (*request, *httpError) {
 	}
 	req.prog = prog
 	return req, nil
+}
+
+// flag reads a boolean parameter: absent, empty, 0 or false is off; 1 or
+// true is on.
+func flag(p url.Values, name string) (bool, *httpError) {
+	switch v := p.Get(name); v {
+	case "", "0", "false":
+		return false, nil
+	case "1", "true":
+		return true, nil
+	default:
+		return false, badRequest("invalid parameter %q: %q is not 1, true, 0 or false", name, v)
+	}
+}
+
+// parseAxes reads the Y axes' parameters, as Atlas names them: ylabel, l
+// (lower bound), u (upper bound) and scale (linear or log) for the left
+// axis, the same with a suffix .1 to .4 for the axes that :axis selects
+// (.0 is the left axis too). The result holds up to the last axis that
+// has a setting.
+func parseAxes(p url.Values) ([]render.Axis, *httpError) {
+	var axes []render.Axis
+	for i := range render.MaxAxes {
+		var a render.Axis
+		set := false
+		get := func(name string) (string, string) {
+			key := name + "." + strconv.Itoa(i)
+			if v := p.Get(key); v != "" || i > 0 {
+				return key, v
+			}
+			return name, p.Get(name)
+		}
+		if _, v := get("ylabel"); v != "" {
+			a.Label, set = v, true
+		}
+		for _, b := range []struct {
+			name string
+			dst  **float64
+		}{{"l", &a.Min}, {"u", &a.Max}} {
+			k, v := get(b.name)
+			if v == "" {
+				continue
+			}
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+				return nil, badRequest("invalid parameter %q: %q is not a finite number", k, v)
+			}
+			*b.dst, set = render.Bound(f), true
+		}
+		if a.Min != nil && a.Max != nil && *a.Min >= *a.Max {
+			kl, _ := get("l")
+			ku, _ := get("u")
+			return nil, badRequest("invalid parameters %q and %q: lower bound %g is not below upper bound %g", kl, ku, *a.Min, *a.Max)
+		}
+		switch k, v := get("scale"); v {
+		case "", "linear":
+		case "log":
+			a.Logarithmic, set = true, true
+		default:
+			return nil, badRequest("invalid parameter %q: %q is not linear or log", k, v)
+		}
+		if a.Logarithmic && a.Min != nil && *a.Min <= 0 {
+			kl, _ := get("l")
+			return nil, badRequest("invalid parameter %q: a logarithmic axis needs a positive lower bound, got %g", kl, *a.Min)
+		}
+		if set {
+			for len(axes) < i {
+				axes = append(axes, render.Axis{})
+			}
+			axes = append(axes, a)
+		}
+	}
+	return axes, nil
 }
 
 func floorDiv(a, b int64) int64 {
@@ -228,22 +330,23 @@ func (h *Handler) graph(w http.ResponseWriter, r *http.Request) {
 	}
 	g := buildGraph(req, res)
 	var buf bytes.Buffer
-	var ctype string
 	switch req.format {
 	case "png":
-		err, ctype = render.PNG(&buf, g), "image/png"
+		err = render.PNG(&buf, g)
 	case "svg":
-		err, ctype = render.SVG(&buf, g), "image/svg+xml"
+		err = render.SVG(&buf, g)
 	case "csv":
-		err, ctype = render.CSV(&buf, g), "text/csv; charset=utf-8"
+		err = render.CSV(&buf, g)
+	case "txt":
+		err = render.TSV(&buf, g)
 	default:
-		err, ctype = render.JSON(&buf, g), "application/json"
+		err = render.JSON(&buf, g)
 	}
 	if err != nil {
 		writeError(w, &httpError{http.StatusBadRequest, "bad_data", err})
 		return
 	}
-	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Content-Type", formats[req.format])
 	_, _ = w.Write(buf.Bytes())
 }
 
@@ -282,6 +385,10 @@ func buildGraph(req *request, res *stacklang.Result) render.Graph {
 			rs.Style.Kind = render.Area
 		case "stack":
 			rs.Style.Kind = render.Stack
+		case "", "line":
+			if req.stack && st.LineStyle == "" {
+				rs.Style.Kind = render.Stack
+			}
 		}
 		g.Series = append(g.Series, rs)
 	}

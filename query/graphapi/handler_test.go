@@ -121,6 +121,59 @@ func TestGraphCSVAndSVG(t *testing.T) {
 	}
 }
 
+func TestGraphFormatsAndOptions(t *testing.T) {
+	srv := server(t)
+	base := url.Values{"q": {expr}, "s": {"2024-01-01T02:00"}, "e": {"s+10m"}, "step": {"1m"}}
+	with := func(kv ...string) url.Values {
+		v := url.Values{}
+		for k, vs := range base {
+			v[k] = vs
+		}
+		for i := 0; i < len(kv); i += 2 {
+			v.Set(kv[i], kv[i+1])
+		}
+		return v
+	}
+	// std.json is the json format; txt is the csv table with tabs.
+	_, _, js := get(t, srv, "/api/v1/graph", with("format", "json"))
+	code, ctype, std := get(t, srv, "/api/v1/graph", with("format", "std.json"))
+	if code != 200 || ctype != "application/json" || !bytes.Equal(js, std) {
+		t.Errorf("std.json: %d %s, same as json: %v", code, ctype, bytes.Equal(js, std))
+	}
+	code, ctype, txt := get(t, srv, "/api/v1/graph", with("format", "txt"))
+	if rows := strings.Split(string(txt), "\n"); code != 200 || ctype != "text/plain; charset=utf-8" ||
+		rows[0] != "\"timestamp\"\t\"(nf.app=api)\"\t\"(nf.app=billing)\"" || rows[1] != "2024-01-01T02:00:00Z\t12\t20" {
+		t.Errorf("txt: %d %s\n%s", code, ctype, txt)
+	}
+	// Each option changes the picture; the SVG shows how.
+	svg := func(kv ...string) string {
+		t.Helper()
+		code, _, b := get(t, srv, "/api/v1/graph", with(append([]string{"format", "svg"}, kv...)...))
+		if code != 200 {
+			t.Fatalf("%v: %d %s", kv, code, b)
+		}
+		return string(b)
+	}
+	plain := svg()
+	if !strings.Contains(plain, "Max") || strings.Contains(svg("no_legend_stats", "1"), ">Max<") {
+		t.Error("legend stats: shown by default, hidden with no_legend_stats=1")
+	}
+	if !strings.Contains(svg("stack", "1"), `class="series stack"`) || strings.Contains(plain, `class="series stack"`) {
+		t.Error("stack=1 does not stack the lines")
+	}
+	if s := svg("l", "0", "u", "100", "ylabel", "requests/s"); !strings.Contains(s, ">100<") || !strings.Contains(s, "requests/s") {
+		t.Error("l=0&u=100&ylabel: axis not from 0 to 100 with its label")
+	}
+	if s := svg("scale", "log", "l", "1", "u", "1000"); !strings.Contains(s, ">1.0k<") && !strings.Contains(s, ">1k<") {
+		t.Error("scale=log&l=1&u=1000: no 1k tick")
+	}
+	for _, kv := range [][]string{{"u", "50"}, {"scale", "log"}, {"l.1", "1"}, {"ylabel.0", "x"}} {
+		if svg(kv...) == plain {
+			t.Errorf("%v changes nothing", kv)
+		}
+	}
+}
+
 func TestGraphErrors(t *testing.T) {
 	srv := server(t)
 	for _, c := range []struct {
@@ -137,6 +190,13 @@ func TestGraphErrors(t *testing.T) {
 		{url.Values{"q": {expr}, "w": {"9999"}}, 400, "invalid parameter \"w\""},
 		{url.Values{"q": {expr}, "step": {"1ms"}, "s": {"e-1w"}}, 400, "exceed the limit"},
 		{url.Values{"q": {"name,a,:eq,(,k,),:by,name,b,:eq,(,j,),:by,:add"}}, 400, ":add expects both sides grouped"},
+		{url.Values{"q": {expr}, "l": {"low"}}, 400, `invalid parameter "l": "low" is not a finite number`},
+		{url.Values{"q": {expr}, "u.1": {"NaN"}}, 400, `invalid parameter "u.1"`},
+		{url.Values{"q": {expr}, "l": {"5"}, "u": {"5"}}, 400, `invalid parameters "l" and "u": lower bound 5 is not below upper bound 5`},
+		{url.Values{"q": {expr}, "scale": {"pow2"}}, 400, `invalid parameter "scale": "pow2" is not linear or log`},
+		{url.Values{"q": {expr}, "scale.2": {"log"}, "l.2": {"0"}}, 400, `invalid parameter "l.2": a logarithmic axis needs a positive lower bound`},
+		{url.Values{"q": {expr}, "stack": {"yes"}}, 400, `invalid parameter "stack": "yes" is not 1, true, 0 or false`},
+		{url.Values{"q": {expr}, "no_legend": {"2"}}, 400, `invalid parameter "no_legend"`},
 	} {
 		code, ctype, body := get(t, srv, "/api/v1/graph", c.params)
 		var e struct{ Error string }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -17,7 +18,14 @@ import (
 // (NaN where there is none). Series are sampled on the graph grid exactly
 // as the image draws them. The whole Graph is validated, image settings
 // included, so that a request that fails as a PNG does not pass as CSV.
-func CSV(w io.Writer, g Graph) error {
+func CSV(w io.Writer, g Graph) error { return delimited(w, g, ',') }
+
+// TSV writes the same table as CSV with tabs between the fields, which is
+// Atlas's txt format: it shows in a browser as it is and pastes into a
+// spreadsheet. Tabs and line breaks inside labels become spaces.
+func TSV(w io.Writer, g Graph) error { return delimited(w, g, '\t') }
+
+func delimited(w io.Writer, g Graph, sep byte) error {
 	p, err := prepare(g)
 	if err != nil {
 		return err
@@ -26,8 +34,17 @@ func CSV(w io.Writer, g Graph) error {
 	buf := make([]byte, 0, 256)
 	buf = append(buf, `"timestamp"`...)
 	for _, s := range g.Series {
-		buf = append(buf, ',')
-		buf = appendCSVQuoted(buf, s.Label)
+		buf = append(buf, sep)
+		label := s.Label
+		if sep == '\t' {
+			label = strings.Map(func(r rune) rune {
+				if r == '\t' || r == '\n' || r == '\r' {
+					return ' '
+				}
+				return r
+			}, label)
+		}
+		buf = appendCSVQuoted(buf, label)
 	}
 	buf = append(buf, '\n')
 	vals := make([][]float64, len(g.Series))
@@ -37,7 +54,7 @@ func CSV(w io.Writer, g Graph) error {
 	for j := range p.n {
 		buf = time.UnixMilli(p.timestamp(j)).UTC().AppendFormat(buf, time.RFC3339)
 		for i := range vals {
-			buf = append(buf, ',')
+			buf = append(buf, sep)
 			buf = appendNumber(buf, vals[i][j])
 		}
 		buf = append(buf, '\n')

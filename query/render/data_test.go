@@ -38,6 +38,22 @@ func TestCSV(t *testing.T) {
 	}
 }
 
+func TestTSV(t *testing.T) {
+	var b bytes.Buffer
+	if err := TSV(&b, dataGraph()); err != nil {
+		t.Fatal(err)
+	}
+	// The tab in the second label is a space: it would start a column.
+	want := "\"timestamp\"\t\"cpu \"\"user\"\"\"\t\"lag ms\"\n" +
+		"2024-01-01T00:00:00Z\t1\tNaN\n" +
+		"2024-01-01T00:01:00Z\t2.5\t1000000\n" +
+		"2024-01-01T00:02:00Z\tNaN\t1000000\n" +
+		"2024-01-01T00:03:00Z\t1e-09\t0.125\n"
+	if got := b.String(); got != want {
+		t.Errorf("TSV =\n%s\nwant\n%s", got, want)
+	}
+}
+
 func TestJSON(t *testing.T) {
 	var b bytes.Buffer
 	if err := JSON(&b, dataGraph()); err != nil {
