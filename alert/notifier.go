@@ -126,6 +126,13 @@ type logEntry struct {
 	time             time.Time
 }
 
+// decision is a group notification decided by a flush: its outbox record
+// and the notification-log entry it makes once committed.
+type decision struct {
+	rec   outboxRecord
+	entry *logEntry
+}
+
 // delivery is a notification being sent or sent.
 type delivery struct {
 	rec       outboxRecord
@@ -164,6 +171,7 @@ type Notifier struct {
 	pending   map[string]*delivery // not yet final, by ID
 	busyKeys  map[string]bool      // log keys with an attempt in flight
 	recent    []*delivery          // the delivery log, oldest first
+	decided   []decision           // notifications decided in this tick, not yet committed
 	seq       int
 	running   bool
 	stopRun   context.CancelFunc
@@ -249,6 +257,7 @@ func (n *Notifier) Send(alerts []*Alert, validUntil time.Time) {
 	now := n.now()
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	due := false
 	for _, a := range alerts {
 		na := &notifierAlert{
 			labels: a.Labels, labelMap: a.Labels.Map(), annotations: a.Annotations,
@@ -264,12 +273,17 @@ func (n *Notifier) Send(alerts []*Alert, validUntil time.Time) {
 			continue // a resolution already known: nothing new to group
 		}
 		n.alerts[na.fp] = na
-		n.routeLocked(na, now)
+		due = n.routeLocked(na, now) || due
+	}
+	if due {
+		n.poke() // a new group is due now (group_wait 0 or elapsed): do not wait for the tick
 	}
 }
 
 // routeLocked puts a into the aggregation group of every route it matches.
-func (n *Notifier) routeLocked(a *notifierAlert, now time.Time) {
+// It reports whether a group not yet notified is due now.
+func (n *Notifier) routeLocked(a *notifierAlert, now time.Time) bool {
+	due := false
 	for _, r := range n.root.match(a.labelMap) {
 		gl := r.groupLabels(a.labels)
 		gk := groupKeyString(r.key(), gl)
@@ -285,7 +299,9 @@ func (n *Notifier) routeLocked(a *notifierAlert, now time.Time) {
 		if !ag.flushed && a.startsAt.Add(r.groupWait).Before(now) {
 			ag.next = now
 		}
+		due = due || (!ag.flushed && !now.Before(ag.next))
 	}
+	return due
 }
 
 // Run drives group timers and deliveries until ctx is done or Close is
@@ -354,26 +370,76 @@ func (n *Notifier) tick(now time.Time) {
 		}
 	}
 	slices.Sort(keys)
+	// The firing alerts that may inhibit others, gathered once per tick
+	// rather than once per group: with many groups due at once (a burst of
+	// new alerts) that is the difference between linear and quadratic.
+	var firingAll []*notifierAlert
+	if len(keys) > 0 && len(n.inhibit) > 0 {
+		for _, a := range n.alerts {
+			if !a.resolved(now) {
+				firingAll = append(firingAll, a)
+			}
+		}
+	}
 	for _, k := range keys {
 		ag := n.groups[k]
-		n.flushLocked(ag, now)
+		n.flushLocked(ag, firingAll, now)
 		ag.flushed = true
 		ag.next = now.Add(ag.route.groupInterval)
 		if len(ag.alerts) == 0 {
 			delete(n.groups, k)
 		}
 	}
+	n.commitLocked(now)
 	for fp, a := range n.alerts {
 		if a.resolved(now) && now.Sub(a.endsAt) > 2*resolvedRetention {
 			delete(n.alerts, fp)
 		}
 	}
 	n.startDueLocked(now)
+	if n.outbox != nil {
+		if err := n.outbox.syncIfDirty(); err != nil {
+			// Outcomes are in the file but maybe not on disk: after a
+			// power loss their notifications are sent once more.
+			n.logger.Error("sync delivery outcomes to the outbox", "err", err)
+		}
+	}
+}
+
+// commitLocked makes the notifications decided in this tick durable with
+// one write and one fsync for all of them (a group commit), then records
+// them in the notification log and queues them for delivery. Nothing is
+// sent before it is on disk. If the write fails none is logged as
+// notified, so each group's next flush decides again.
+func (n *Notifier) commitLocked(now time.Time) {
+	ds := n.decided
+	n.decided = nil
+	if len(ds) == 0 {
+		return
+	}
+	if n.outbox != nil {
+		recs := make([]outboxRecord, len(ds))
+		for i, d := range ds {
+			recs[i] = d.rec
+		}
+		if err := n.outbox.append(recs...); err != nil {
+			n.logger.Error("record notifications; will retry at the next group interval", "notifications", len(ds), "err", err)
+			return
+		}
+	}
+	for _, d := range ds {
+		n.nflog[d.rec.Key] = d.entry
+		if d.rec.Payload != nil {
+			n.enqueueLocked(d.rec, now)
+		}
+	}
+	n.maybeCompactLocked(now)
 }
 
 // flushLocked decides, per webhook of the group's receiver, whether the
-// group is notified now, and if so writes the notification to the outbox.
-func (n *Notifier) flushLocked(ag *aggrGroup, now time.Time) {
+// group is notified now, and if so adds the notification to n.decided for
+// commitLocked. firingAll are the firing alerts, for inhibition.
+func (n *Notifier) flushLocked(ag *aggrGroup, firingAll []*notifierAlert, now time.Time) {
 	alerts := make([]*notifierAlert, 0, len(ag.alerts))
 	for _, a := range ag.alerts {
 		alerts = append(alerts, a)
@@ -382,12 +448,6 @@ func (n *Notifier) flushLocked(ag *aggrGroup, now time.Time) {
 	for fp, a := range ag.alerts {
 		if a.resolved(now) {
 			delete(ag.alerts, fp) // considered now; forgotten after this flush
-		}
-	}
-	var firingAll []*notifierAlert
-	for _, a := range n.alerts {
-		if !a.resolved(now) {
-			firingAll = append(firingAll, a)
 		}
 	}
 	kept := alerts[:0:0]
@@ -436,19 +496,8 @@ func (n *Notifier) flushLocked(ag *aggrGroup, now time.Time) {
 			payload, status, count := buildPayload(ag, reason, send, t.maxAlerts, n.opts.ExternalURL, now)
 			rec.Payload, rec.Status, rec.Alerts = payload, status, count
 		}
-		if n.outbox != nil {
-			if err := n.outbox.append(rec); err != nil {
-				// Not logged as notified, so the next flush tries again.
-				n.logger.Error("record notification; will retry at the next group interval", "group_key", ag.groupKey, "err", err)
-				continue
-			}
-		}
-		n.nflog[key] = &logEntry{firing: firing, resolved: resolved, time: now}
-		if rec.Payload != nil {
-			n.enqueueLocked(rec, now)
-		}
+		n.decided = append(n.decided, decision{rec: rec, entry: &logEntry{firing: firing, resolved: resolved, time: now}})
 	}
-	n.maybeCompactLocked(now)
 }
 
 // needsUpdate is Alertmanager's deduplication rule: notify a group when it
@@ -510,7 +559,10 @@ func (n *Notifier) finishLocked(d *delivery, status, errText string, now time.Ti
 	}
 	typ := map[string]string{"delivered": recDelivered, "failed": recFailed, "superseded": recSuperseded}[status]
 	rec := outboxRecord{Type: typ, ID: d.rec.ID, Time: now, Attempts: d.attempts, Error: d.lastErr}
-	if err := n.outbox.append(rec); err != nil {
+	// Written now, fsynced at the end of the tick (with the outcomes that
+	// finished meanwhile): an outcome lost to a power cut only means one
+	// more attempt after the restart, which the Idempotency-Key covers.
+	if err := n.outbox.appendLazy(rec); err != nil {
 		// The notification stays "not done" on disk: after a restart it is
 		// sent once more. A duplicate beats a lost page.
 		n.logger.Error("record delivery outcome", "id", d.rec.ID, "status", status, "err", err)

@@ -303,6 +303,40 @@ func TestOutboxSurvivesRestart(t *testing.T) {
 	}
 }
 
+// TestOutcomeSurvivesProcessCrash: delivery outcomes are written to the
+// outbox at once and fsynced later with others (a group commit); a crash
+// of the process, without Close, loses none of them.
+func TestOutcomeSurvivesProcessCrash(t *testing.T) {
+	h, c, dir := newHook(t), newClock(), t.TempDir()
+	n := newTestNotifier(t, h, dir, c)
+	var alerts []*Alert
+	for _, name := range []string{"A", "B", "C"} {
+		alerts = append(alerts, firingAlert(t0, "alertname", name))
+	}
+	n.Send(alerts, t0.Add(time.Hour))
+	step(n, c, t0.Add(30*time.Second))
+	if got := len(h.requests()); got != 3 {
+		t.Fatalf("%d requests, want 3", got)
+	}
+
+	// No Close: the process "crashed". The next one replays the file.
+	n2 := newTestNotifier(t, h, dir, c)
+	ds := n2.Deliveries()
+	if len(ds) != 3 {
+		t.Fatalf("replayed delivery log = %+v", ds)
+	}
+	for _, d := range ds {
+		if d.Status != "delivered" {
+			t.Errorf("replayed %s: %s, want delivered", d.GroupKey, d.Status)
+		}
+	}
+	n2.Send(alerts, t0.Add(time.Hour))
+	step(n2, c, t0.Add(time.Minute))
+	if got := len(h.requests()); got != 3 {
+		t.Errorf("%d requests after the crash, want still 3", got)
+	}
+}
+
 func TestOutboxTornTail(t *testing.T) {
 	h, c, dir := newHook(t), newClock(), t.TempDir()
 	n := newTestNotifier(t, h, dir, c)

@@ -14,10 +14,13 @@ import (
 )
 
 // The outbox is the notifier's durable memory (format in FORMAT.md): an
-// append-only file of JSON records, each line checksummed and fsynced
-// before the notifier acts on it. A "notify" record is written when a
-// notification is decided, before any attempt to send it; a "delivered",
-// "failed" or "superseded" record when it is done. On start the file is
+// append-only file of JSON records, each line checksummed. A "notify"
+// record is written and fsynced when a notification is decided, before any
+// attempt to send it (the notifications of one tick share one fsync); a
+// "delivered", "failed" or "superseded" record is written when it is done
+// and fsynced with the others at the end of the tick, because losing one
+// costs a duplicate (which the Idempotency-Key lets receivers drop), not a
+// lost page. On start the file is
 // replayed: notifications without a final record are sent again (delivery
 // is at least once, with an Idempotency-Key header so that receivers can
 // drop the rare duplicate), and the last notify record of each group is the
@@ -59,9 +62,10 @@ type outboxRecord struct {
 }
 
 type outbox struct {
-	path string
-	f    *os.File
-	n    int // records appended since the last rewrite
+	path  string
+	f     *os.File
+	n     int  // records appended since the last rewrite
+	dirty bool // records written by appendLazy and not yet fsynced
 }
 
 // openOutbox replays the file at path (if any) and returns its records,
@@ -155,12 +159,40 @@ func (o *outbox) rewrite(recs []outboxRecord) error {
 	if err != nil {
 		return fmt.Errorf("open outbox %s: %w", o.path, err)
 	}
-	o.f, o.n = f, 0
+	o.f, o.n, o.dirty = f, 0, false
 	return nil
 }
 
-// append writes recs and fsyncs: when it returns nil they survive a crash.
+// append writes recs and fsyncs: when it returns nil they survive a crash,
+// and so does everything appendLazy wrote before.
 func (o *outbox) append(recs ...outboxRecord) error {
+	if err := o.write(recs); err != nil {
+		return err
+	}
+	return o.sync()
+}
+
+// appendLazy writes recs without fsyncing: they survive a crash of the
+// process (they are in the kernel's page cache) but not of the machine
+// until the next append or syncIfDirty. For records whose loss costs a
+// duplicate, not a lost notification.
+func (o *outbox) appendLazy(recs ...outboxRecord) error {
+	if err := o.write(recs); err != nil {
+		return err
+	}
+	o.dirty = true
+	return nil
+}
+
+// syncIfDirty fsyncs what appendLazy wrote, if anything.
+func (o *outbox) syncIfDirty() error {
+	if !o.dirty || o.f == nil {
+		return nil
+	}
+	return o.sync()
+}
+
+func (o *outbox) write(recs []outboxRecord) error {
 	if o.f == nil {
 		return errors.New("outbox is closed")
 	}
@@ -171,10 +203,15 @@ func (o *outbox) append(recs ...outboxRecord) error {
 	if _, err := o.f.Write(buf); err != nil {
 		return fmt.Errorf("append to outbox %s: %w", o.path, err)
 	}
+	o.n += len(recs)
+	return nil
+}
+
+func (o *outbox) sync() error {
 	if err := o.f.Sync(); err != nil {
 		return fmt.Errorf("sync outbox %s: %w", o.path, err)
 	}
-	o.n += len(recs)
+	o.dirty = false
 	return nil
 }
 
@@ -182,7 +219,10 @@ func (o *outbox) close() error {
 	if o.f == nil {
 		return nil
 	}
-	err := o.f.Close()
+	err := o.syncIfDirty()
+	if cerr := o.f.Close(); err == nil {
+		err = cerr
+	}
 	o.f = nil
 	return err
 }
