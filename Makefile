@@ -9,7 +9,7 @@ PKGS      := ./...
 # Fuzz time per target for `make fuzz`.
 FUZZTIME  ?= 10s
 # Benchmarks that load large data sets and run once in `make bench`.
-HEAVY_BENCH := VsPrometheus|WALIngest|WALAlways8Writers|Restart|StackVsPromQL
+HEAVY_BENCH := VsPrometheus|WALIngest|WALAlways8Writers|Restart|StackVsPromQL|AlertingRound
 
 .PHONY: all build run test bench fuzz lint clean
 
