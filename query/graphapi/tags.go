@@ -38,7 +38,9 @@ const (
 //
 // When results remain after the page, a Link header with rel="next" holds
 // the URL of the next page (the same request with offset set to the last
-// result), so clients need not know the rule.
+// result), so clients need not know the rule, and the header Atlas's
+// clients read, X-Nflx-Atlas-Next-Offset, holds the offset itself when it
+// can be a header value (printable ASCII).
 func (h *Handler) tags(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Query()
 	limit := DefaultTagsLimit
@@ -117,9 +119,26 @@ func (h *Handler) tags(w http.ResponseWriter, r *http.Request) {
 		q.Set("offset", page[len(page)-1])
 		next.RawQuery = q.Encode()
 		w.Header().Set("Link", fmt.Sprintf("<%s>; rel=\"next\"", linkURL(&next)))
+		if last := page[len(page)-1]; headerSafe(last) {
+			w.Header().Set(NextOffsetHeader, last)
+		}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(page)
+}
+
+// NextOffsetHeader is the header Atlas sets on a page of tags that has a
+// next page, holding the offset of that page.
+const NextOffsetHeader = "X-Nflx-Atlas-Next-Offset"
+
+// headerSafe reports whether s can be sent as a header value unchanged.
+func headerSafe(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return s != "" && s[0] != ' ' && s[len(s)-1] != ' '
 }
 
 // tagsPage returns at most limit entries of sorted that are greater than

@@ -115,6 +115,36 @@ func TestTagsPaging(t *testing.T) {
 			}
 		})
 	}
+	t.Run("Atlas's next-offset header", func(t *testing.T) {
+		// Atlas clients page with the header; it is there while the next
+		// offset can be a header value.
+		var all []string
+		params := url.Values{"limit": {"500"}}
+		for {
+			resp, err := http.Get(srv.URL + "/api/v1/tags/host?" + params.Encode())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			err = json.NewDecoder(resp.Body).Decode(&got)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, got...)
+			next := resp.Header.Get(graphapi.NextOffsetHeader)
+			if next == "" {
+				break
+			}
+			if next != got[len(got)-1] {
+				t.Fatalf("next offset %q, last value %q", next, got[len(got)-1])
+			}
+			params.Set("offset", next)
+		}
+		if !slices.Equal(all, hosts) {
+			t.Fatalf("paged %d values by the header, want %d", len(all), len(hosts))
+		}
+	})
 	t.Run("values limit 1 with q", func(t *testing.T) {
 		var all []string
 		uri := "/api/v1/tags/host?" + url.Values{"q": {"host,h00,:starts"}, "limit": {"1"}}.Encode()
