@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	mrand "math/rand/v2"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -31,8 +32,15 @@ type NotifierOptions struct {
 	DataDir string
 	// ExternalURL is the payload's externalURL.
 	ExternalURL string
-	// Client sends webhooks; nil means a client with a 10s timeout.
+	// Client sends webhooks; nil means a client with a 10s timeout that
+	// keeps MaxAttemptsPerHost idle connections per host. A client passed
+	// in should keep as many, or connections are not reused in a burst.
 	Client *http.Client
+	// MaxAttemptsPerHost bounds the delivery attempts in flight to one
+	// receiver host (16): a burst of notifications then reuses a few
+	// keep-alive connections instead of opening one each, and a receiver
+	// that hangs holds up only its own notifications.
+	MaxAttemptsPerHost int
 	// Logger receives delivery problems; nil discards them.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -63,8 +71,13 @@ func (o *NotifierOptions) Validate() error {
 	if o.Config == nil {
 		return errors.New("notifier options: Config is required")
 	}
+	if o.MaxAttemptsPerHost <= 0 {
+		o.MaxAttemptsPerHost = 16
+	}
 	if o.Client == nil {
-		o.Client = &http.Client{Timeout: 10 * time.Second}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = o.MaxAttemptsPerHost
+		o.Client = &http.Client{Timeout: 10 * time.Second, Transport: tr}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -142,6 +155,7 @@ type delivery struct {
 	lastErr   string
 	next      time.Time
 	updatedAt time.Time
+	host      string // the webhook URL's host, for MaxAttemptsPerHost
 }
 
 // Notifier groups alerts by the Alertmanager routing tree, mutes them by
@@ -170,6 +184,7 @@ type Notifier struct {
 	nflog     map[string]*logEntry
 	pending   map[string]*delivery // not yet final, by ID
 	busyKeys  map[string]bool      // log keys with an attempt in flight
+	busyHosts map[string]int       // attempts in flight per receiver host
 	recent    []*delivery          // the delivery log, oldest first
 	decided   []decision           // notifications decided in this tick, not yet committed
 	seq       int
@@ -189,7 +204,7 @@ func NewNotifier(opts NotifierOptions) (*Notifier, error) {
 		opts: opts, logger: opts.Logger, now: opts.Now,
 		wake: make(chan struct{}, 1), metrics: newNotifierMetrics(),
 		alerts: map[uint64]*notifierAlert{}, groups: map[string]*aggrGroup{},
-		nflog: map[string]*logEntry{}, pending: map[string]*delivery{}, busyKeys: map[string]bool{},
+		nflog: map[string]*logEntry{}, pending: map[string]*delivery{}, busyKeys: map[string]bool{}, busyHosts: map[string]int{},
 	}
 	n.sendCtx, n.sendCancel = context.WithCancel(context.Background())
 	if err := n.applyConfigLocked(opts.Config); err != nil {
@@ -571,7 +586,9 @@ func (n *Notifier) finishLocked(d *delivery, status, errText string, now time.Ti
 
 // startDueLocked starts an attempt for every due delivery whose group has
 // no attempt in flight, oldest first, so a group's notifications arrive in
-// order.
+// order, as long as its receiver host has fewer than MaxAttemptsPerHost in
+// flight; the others wait for the next tick, which each finished attempt
+// triggers.
 func (n *Notifier) startDueLocked(now time.Time) {
 	due := make([]*delivery, 0, len(n.pending))
 	for _, d := range n.pending {
@@ -581,10 +598,17 @@ func (n *Notifier) startDueLocked(now time.Time) {
 	}
 	sort.Slice(due, func(i, j int) bool { return due[i].seq < due[j].seq })
 	for _, d := range due {
-		if n.busyKeys[d.rec.Key] {
+		if d.host == "" {
+			d.host = d.rec.URL
+			if u, err := url.Parse(d.rec.URL); err == nil {
+				d.host = u.Host
+			}
+		}
+		if n.busyKeys[d.rec.Key] || n.busyHosts[d.host] >= n.opts.MaxAttemptsPerHost {
 			continue
 		}
 		n.busyKeys[d.rec.Key] = true
+		n.busyHosts[d.host]++
 		d.status, d.updatedAt = "sending", now
 		d.attempts++
 		target := webhookTarget{url: d.rec.URL}
@@ -609,6 +633,9 @@ func (n *Notifier) attemptDone(d *delivery, err error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	delete(n.busyKeys, d.rec.Key)
+	if n.busyHosts[d.host]--; n.busyHosts[d.host] <= 0 {
+		delete(n.busyHosts, d.host)
+	}
 	defer n.poke()
 	if err == nil {
 		n.finishLocked(d, "delivered", "", now)

@@ -337,6 +337,48 @@ func TestOutcomeSurvivesProcessCrash(t *testing.T) {
 	}
 }
 
+// TestAttemptsPerHostBounded: no more than MaxAttemptsPerHost attempts are
+// in flight to one receiver host; the rest follow as attempts finish.
+func TestAttemptsPerHostBounded(t *testing.T) {
+	var mu sync.Mutex
+	inFlight, most, served := 0, 0, 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		inFlight++
+		most = max(most, inFlight)
+		mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+		mu.Lock()
+		inFlight--
+		served++
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	cfg, err := LoadNotifierConfig("route:\n  receiver: r\n  group_by: [alertname]\n  group_wait: 0s\nreceivers:\n  - name: r\n    webhook_configs:\n      - url: " + srv.URL + "\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newClock()
+	n, err := NewNotifier(NotifierOptions{Config: cfg, Now: c.Now, MaxAttemptsPerHost: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	var alerts []*Alert
+	for i := range 7 {
+		alerts = append(alerts, firingAlert(t0, "alertname", fmt.Sprintf("A%d", i)))
+	}
+	n.Send(alerts, t0.Add(time.Hour))
+	for i := 0; i < 10; i++ {
+		step(n, c, t0.Add(time.Duration(i)*time.Second))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if served != 7 || most != 2 {
+		t.Errorf("%d notifications served, at most %d at once; want 7 and 2", served, most)
+	}
+}
+
 func TestOutboxTornTail(t *testing.T) {
 	h, c, dir := newHook(t), newClock(), t.TempDir()
 	n := newTestNotifier(t, h, dir, c)
