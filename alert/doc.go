@@ -15,16 +15,23 @@
 //	          `for` and `keep_firing_for`, templated labels and annotations
 //	                                                       (rule_alerting.go, template.go)
 //	       -> recordingRule                                 (rule_recording.go)
-//	  -> ALERTS / ALERTS_FOR_STATE / recorded series -> Appender
+//	  -> ALERTS / ALERTS_FOR_STATE / recorded series -> Appender, each
+//	     rule's output before the next rule of the group runs
 //	  -> state file per group in DataDir/rules/             (state.go)
 //	  -> Notifier.Send
 //	       -> Alertmanager routing tree -> aggregation groups (route.go)
 //	       -> silences and inhibit rules                    (silence.go, inhibit.go)
 //	       -> group_wait / group_interval / repeat_interval and the
 //	          notification log decide what is sent          (notifier.go)
-//	       -> outbox: fsynced before any attempt             (outbox.go)
+//	       -> outbox: fsynced before any attempt, one fsync
+//	          for all notifications of a tick               (outbox.go)
 //	       -> webhook, Alertmanager payload version 4, retried with
-//	          exponential backoff and jitter                (webhook.go)
+//	          exponential backoff and jitter, at most
+//	          MaxAttemptsPerHost in flight per host         (webhook.go)
+//	  -> Pusher.Send (optional)
+//	       -> real Alertmanagers' POST /api/v2/alerts, as Prometheus:
+//	          firing alerts resent every ResendDelay with endsAt
+//	          ahead, resolutions at once                    (pusher.go)
 //
 // What survives a restart, and why no page is lost or repeated: each group's
 // alert state (which alerts are pending or firing and since when) is in a
@@ -37,10 +44,15 @@
 // notification carries the same Idempotency-Key header for receivers that
 // want exactly once. File formats are in FORMAT.md.
 //
-// Configuration comes in two parts that cmd/ maps from its own file: the
-// rule file globs and Options for the Manager, and the `alerting:` section,
-// an Alertmanager configuration parsed by LoadNotifierConfig, for the
-// Notifier. The package does not import the query engine, the store or
+// The Pusher keeps no files: its protocol is a stream of idempotent
+// statements ("fires until endsAt", "resolved at endsAt") that Alertmanager
+// deduplicates, so a lost push is repaired by the next resend, and an
+// alert Stratus stops talking about expires at its endsAt.
+//
+// Configuration comes in parts that cmd/ maps from its own file: the rule
+// file globs and Options for the Manager; the `alerting:` section, an
+// Alertmanager configuration parsed by LoadNotifierConfig, for the
+// Notifier; and its `alertmanagers:` list, PusherOptions for the Pusher. The package does not import the query engine, the store or
 // Prometheus's PromQL engine; imports_test.go at the repository root keeps
 // it that way.
 package alert

@@ -216,7 +216,7 @@ func BenchmarkAlertingRound(b *testing.B) {
 	perRound := b.Elapsed() / time.Duration(b.N)
 	b.ReportMetric(float64(perRound.Microseconds())/1000, "ms/round")
 	b.ReportMetric(100*perRound.Seconds()/benchRoundInterval.Seconds(), "%-of-15s")
-	b.ReportMetric(float64((cpu / time.Duration(b.N)).Microseconds())/1000, "cpu-ms/round")
+	b.ReportMetric(float64((cpu/time.Duration(b.N)).Microseconds())/1000, "cpu-ms/round")
 	b.ReportMetric(float64(firingRound.Microseconds())/1000, "firing-round-ms")
 	b.ReportMetric(float64(firing), "firing")
 	b.ReportMetric(benchServices, "rules")
