@@ -124,43 +124,38 @@ func encodeBand(img *image.RGBA, y0, y1 int, last bool) encodedBand {
 	var err error
 	sum := adler32.New()
 	n := 3 * width
-	prev := make([]byte, n) // the row above the first row is all zero
-	cur := make([]byte, n)
 	sub := make([]byte, 1+n)
 	up := make([]byte, 1+n)
 	sub[0], up[0] = 1, 2
-	rgb := func(dst []byte, y int) {
-		src := img.Pix[img.PixOffset(b.Min.X, b.Min.Y+y):]
-		src = src[:4*width]
-		for x, j := 0, 0; x < len(src); x, j = x+4, j+3 {
-			px := src[x : x+3 : x+3]
-			c := dst[j : j+3 : j+3]
-			c[0], c[1], c[2] = px[0], px[1], px[2]
-		}
+	// Rows are read in place, RGBA; the row above the first is all zero.
+	row := func(y int) []byte {
+		off := img.PixOffset(b.Min.X, b.Min.Y+y)
+		return img.Pix[off : off+4*width : off+4*width]
 	}
+	prev := make([]byte, 4*width)
 	if y0 > 0 {
-		rgb(prev, y0-1)
+		prev = row(y0 - 1)
 	}
 	for y := y0; y < y1; y++ {
-		rgb(cur, y)
-		var row []byte
+		cur := row(y)
+		var out []byte
 		if bytes.Equal(cur, prev) {
 			// A row like the one above (background, the legend's gaps):
-			// Up is all zeros.
+			// Up is all zeros. (The image is opaque: alpha is always 255.)
 			clear(up[1:])
-			row = up
+			out = up
 		} else {
 			sumSub, sumUp := filterRow(sub[1:], up[1:], cur, prev)
-			row = sub
+			out = sub
 			if sumUp < sumSub {
-				row = up
+				out = up
 			}
 		}
-		sum.Write(row)
-		if _, err := zw.Write(row); err != nil {
+		sum.Write(out)
+		if _, err := zw.Write(out); err != nil {
 			return encodedBand{err: err}
 		}
-		prev, cur = cur, prev
+		prev = cur
 	}
 	if last {
 		err = zw.Close()
@@ -185,23 +180,27 @@ func adler32Cat(a, b uint32, n int) uint32 {
 	return nb<<16 | na
 }
 
-// filterRow writes the Sub and Up filtered forms of cur (3 bytes per
-// pixel) and returns the PNG heuristic's cost of each: the sum of the
-// filtered bytes' distances from zero as signed values.
+// filterRow writes the Sub and Up filtered forms of the RGB of cur, an
+// RGBA row (the alpha bytes are skipped: the PNG is RGB), against the row
+// above, prev, and returns the PNG heuristic's cost of each: the sum of
+// the filtered bytes' distances from zero as signed values.
 func filterRow(sub, up, cur, prev []byte) (sumSub, sumUp int) {
-	n := len(cur)
-	sub, up, prev = sub[:n], up[:n], prev[:n]
-	for i := 0; i < 3 && i < n; i++ {
-		sub[i] = cur[i]
-		up[i] = cur[i] - prev[i]
-		sumSub += absDelta(sub[i])
-		sumUp += absDelta(up[i])
+	w := len(cur) / 4
+	if w == 0 {
+		return 0, 0
 	}
-	for i := 3; i < n; i++ {
-		s, u := cur[i]-cur[i-3], cur[i]-prev[i]
-		sub[i], up[i] = s, u
-		sumSub += absDelta(s)
-		sumUp += absDelta(u)
+	sub, up, cur, prev = sub[:3*w], up[:3*w], cur[:4*w], prev[:4*w]
+	var l0, l1, l2 byte // the pixel to the left; zero before the first
+	for x := range w {
+		c := cur[4*x : 4*x+3 : 4*x+3]
+		p := prev[4*x : 4*x+3 : 4*x+3]
+		s := sub[3*x : 3*x+3 : 3*x+3]
+		u := up[3*x : 3*x+3 : 3*x+3]
+		s[0], s[1], s[2] = c[0]-l0, c[1]-l1, c[2]-l2
+		u[0], u[1], u[2] = c[0]-p[0], c[1]-p[1], c[2]-p[2]
+		sumSub += absDelta(s[0]) + absDelta(s[1]) + absDelta(s[2])
+		sumUp += absDelta(u[0]) + absDelta(u[1]) + absDelta(u[2])
+		l0, l1, l2 = c[0], c[1], c[2]
 	}
 	return sumSub, sumUp
 }
