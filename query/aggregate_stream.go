@@ -122,13 +122,8 @@ func (ev *evaluator) aggregateStreamed(e *parser.AggregateExpr, grouping []strin
 	var (
 		result Matrix
 		seen   []uint64 // words bits per group: step i of group g has a value
-		buf    []FPoint
 	)
-	rc.rs.each(func(ls model.Labels, pts []FPoint) {
-		buf = rc.points(buf[:0], pts)
-		if len(buf) == 0 {
-			return
-		}
+	rc.eachValues(func(ls model.Labels, buf []FPoint) {
 		checkStreamable(rc, ls)
 		gi, isNew := gidx.lookup(ls)
 		if isNew {
@@ -293,13 +288,8 @@ func (ev *evaluator) aggregateKStreamed(e *parser.AggregateExpr, grouping []stri
 	var (
 		heaps  [][]kEntry     // heaps[g*n+i]: group g at step i
 		series []model.Labels // the labels of each series that had values, by ordinal
-		buf    []FPoint
 	)
-	rc.rs.each(func(ls model.Labels, pts []FPoint) {
-		buf = rc.points(buf[:0], pts)
-		if len(buf) == 0 {
-			return
-		}
+	rc.eachValues(func(ls model.Labels, buf []FPoint) {
 		checkStreamable(rc, ls)
 		gi, isNew := gidx.lookup(ls)
 		if isNew {

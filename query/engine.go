@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"runtime"
 	"slices"
 	"strconv"
 	"time"
@@ -43,6 +44,11 @@ type EngineOptions struct {
 	// Now returns the current time; it is the default evaluation time of
 	// the HTTP API. Tests inject a fixed clock.
 	Now func() time.Time
+	// Parallelism is how many goroutines one query may use to decode a
+	// selector's series and compute a range function over them (rate,
+	// *_over_time, ...): the bulk of most queries' work. Zero means
+	// GOMAXPROCS; 1 keeps each query on the caller's goroutine.
+	Parallelism int
 }
 
 // DefaultEngineOptions returns Prometheus' defaults plus generous limits.
@@ -69,6 +75,9 @@ func (o *EngineOptions) Validate() error {
 	if o.MaxSamples < 0 || o.MaxSeries < 0 || o.Timeout < 0 {
 		return fmt.Errorf("max samples %d, max series %d, timeout %v: must not be negative", o.MaxSamples, o.MaxSeries, o.Timeout)
 	}
+	if o.Parallelism < 0 {
+		return fmt.Errorf("parallelism %d: must not be negative", o.Parallelism)
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -82,6 +91,7 @@ type Engine struct {
 	opts EngineOptions
 
 	noFastPaths bool // see evaluator.noFastPaths
+	chunkSeries int  // see evaluator.chunkSeries
 }
 
 // NewEngine returns an engine reading from q. Invalid options are replaced
@@ -223,6 +233,11 @@ func (ng *Engine) exec(ctx context.Context, qs string, start, end, step int64) (
 		stats:        &Stats{},
 		warnings:     map[string]bool{},
 		noFastPaths:  ng.noFastPaths,
+		parallelism:  ng.opts.Parallelism,
+		chunkSeries:  ng.chunkSeries,
+	}
+	if ev.parallelism <= 0 {
+		ev.parallelism = runtime.GOMAXPROCS(0)
 	}
 	defer func() {
 		ev.stats.EvalTime = time.Since(began)

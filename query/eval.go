@@ -43,6 +43,11 @@ type evaluator struct {
 	// noFastPaths makes every node take the general, step-by-step path;
 	// tests compare the fast paths with it.
 	noFastPaths bool
+	// parallelism is how many goroutines may compute a range function's
+	// values over a selector's series (see eachValuesParallel); 1 keeps
+	// the query on its own goroutine.
+	parallelism int
+	chunkSeries int // series per parallel chunk; 0 sizes chunks by steps
 }
 
 type evalError struct{ err error }
@@ -209,60 +214,91 @@ func dropStale(pts, buf []FPoint) ([]FPoint, []FPoint) {
 // buffer, or from a buffer reused for the next series. Stale markers are
 // kept only when keepStale is set.
 func (ev *evaluator) selectSeries(pms []*labels.Matcher, mint, maxt int64, keepStale bool, fn func(ls model.Labels, pts []FPoint)) {
+	set := ev.selectSet(pms, mint, maxt)
+	var r seriesReader
+	for set.Next() {
+		ev.checkContext()
+		s := set.At()
+		ev.countSeries(1)
+		pts, err := r.read(s, keepStale)
+		if err != nil {
+			ev.fail(fmt.Errorf("read series %s: %w", s.Labels(), err))
+		}
+		ev.countSamples(len(pts))
+		fn(s.Labels(), pts)
+	}
+	ev.checkSetErr(set, pms)
+}
+
+// selectSet asks storage for the series matching pms in [mint, maxt].
+func (ev *evaluator) selectSet(pms []*labels.Matcher, mint, maxt int64) model.SeriesSet {
 	ms, err := ConvertMatchers(pms)
 	if err != nil {
 		ev.fail(err)
 	}
-	set := ev.q.Select(ev.ctx, mint, maxt, ms...)
-	var (
-		it  model.SampleIterator
-		buf []FPoint
-	)
-	for set.Next() {
-		ev.checkContext()
-		s := set.At()
-		ev.stats.Series++
-		if max := ev.limits.MaxSeries; max > 0 && ev.stats.Series > max {
-			ev.fail(fmt.Errorf("%w: more than %d series (max_series); narrow the selectors", ErrTooManySeries, max))
-		}
-		it = s.Iterator(it)
-		var pts []FPoint
-		if b, ok := it.(sampleBatcher); ok {
-			// The samples are decoded already: read them without a call
-			// per sample, and copy them only to drop stale markers.
-			if err := it.Err(); err != nil {
-				ev.fail(fmt.Errorf("read series %s: %w", s.Labels(), err))
-			}
-			pts = samplesAsPoints(b.Remaining())
-			if !keepStale {
-				pts, buf = dropStale(pts, buf)
-			}
-		} else {
-			buf = buf[:0]
-			for it.Next() {
-				t, v := it.At()
-				if !keepStale && model.IsStaleNaN(v) {
-					continue
-				}
-				buf = append(buf, FPoint{T: t, F: v})
-			}
-			if err := it.Err(); err != nil {
-				ev.fail(fmt.Errorf("read series %s: %w", s.Labels(), err))
-			}
-			pts = buf
-		}
-		ev.stats.Samples += len(pts)
-		if max := ev.limits.MaxSamples; max > 0 && ev.stats.Samples > max {
-			ev.fail(fmt.Errorf("%w: more than %d samples decoded (max_samples); shorten the range or narrow the selectors", ErrTooManySamples, max))
-		}
-		fn(s.Labels(), pts)
-	}
+	return ev.q.Select(ev.ctx, mint, maxt, ms...)
+}
+
+// checkSetErr fails the query when walking set failed.
+func (ev *evaluator) checkSetErr(set model.SeriesSet, pms []*labels.Matcher) {
 	if err := set.Err(); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			ev.checkContext()
 		}
 		ev.fail(fmt.Errorf("select %s: %w", matchersString(pms), err))
 	}
+}
+
+// countSeries adds n selected series to the statistics and enforces
+// MaxSeries.
+func (ev *evaluator) countSeries(n int) {
+	ev.stats.Series += n
+	if max := ev.limits.MaxSeries; max > 0 && ev.stats.Series > max {
+		ev.fail(fmt.Errorf("%w: more than %d series (max_series); narrow the selectors", ErrTooManySeries, max))
+	}
+}
+
+// countSamples adds n decoded samples to the statistics and enforces
+// MaxSamples.
+func (ev *evaluator) countSamples(n int) {
+	ev.stats.Samples += n
+	if max := ev.limits.MaxSamples; max > 0 && ev.stats.Samples > max {
+		ev.fail(fmt.Errorf("%w: more than %d samples decoded (max_samples); shorten the range or narrow the selectors", ErrTooManySamples, max))
+	}
+}
+
+// seriesReader reads series' samples one series at a time into buffers
+// it reuses; a goroutine that reads series has its own.
+type seriesReader struct {
+	it  model.SampleIterator
+	buf []FPoint
+}
+
+// read returns the samples of s, which stay valid until the next read
+// and must not be modified (see selectSeries).
+func (r *seriesReader) read(s model.Series, keepStale bool) ([]FPoint, error) {
+	r.it = s.Iterator(r.it)
+	if b, ok := r.it.(sampleBatcher); ok {
+		// The samples are decoded already: read them without a call per
+		// sample, and copy them only to drop stale markers.
+		if err := r.it.Err(); err != nil {
+			return nil, err
+		}
+		pts := samplesAsPoints(b.Remaining())
+		if !keepStale {
+			pts, r.buf = dropStale(pts, r.buf)
+		}
+		return pts, nil
+	}
+	r.buf = r.buf[:0]
+	for r.it.Next() {
+		t, v := r.it.At()
+		if !keepStale && model.IsStaleNaN(v) {
+			continue
+		}
+		r.buf = append(r.buf, FPoint{T: t, F: v})
+	}
+	return r.buf, r.it.Err()
 }
 
 func matchersString(pms []*labels.Matcher) string {
@@ -391,6 +427,15 @@ type rangeSource struct {
 	offset, rng int64
 	at          *int64
 	each        func(fn func(ls model.Labels, pts []FPoint))
+	// sel is set when the source is a selector, whose series can also be
+	// read in parallel (see eachValuesParallel).
+	sel *selectorRange
+}
+
+// selectorRange is a selector and the time range read for it.
+type selectorRange struct {
+	pms        []*labels.Matcher
+	mint, maxt int64
 }
 
 func (ev *evaluator) rangeSourceOf(arg parser.Expr) rangeSource {
@@ -405,8 +450,9 @@ func (ev *evaluator) rangeSourceOf(arg parser.Expr) rangeSource {
 		if vs.Timestamp != nil {
 			from, to = *vs.Timestamp, *vs.Timestamp
 		}
+		rs.sel = &selectorRange{pms: vs.LabelMatchers, mint: from - rs.offset - rs.rng + 1, maxt: to - rs.offset}
 		rs.each = func(fn func(model.Labels, []FPoint)) {
-			ev.selectSeries(vs.LabelMatchers, from-rs.offset-rs.rng+1, to-rs.offset, false, fn)
+			ev.selectSeries(rs.sel.pms, rs.sel.mint, rs.sel.maxt, false, fn)
 		}
 		return rs
 	case *parser.SubqueryExpr:

@@ -2,8 +2,10 @@ package query
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"testing"
 	"time"
 
@@ -93,8 +95,80 @@ func fastPathExpressions() []string {
 
 func TestFastPathsMatchGeneralPath(t *testing.T) {
 	q := querytest.NewMemQuerier(fastPathData()...)
-	fast := NewEngine(q, DefaultEngineOptions())
-	general := NewEngine(q, DefaultEngineOptions())
+	testFastPaths(t, q, DefaultEngineOptions(), fastPathExpressions())
+}
+
+// Limits and storage errors must surface as on one goroutine, even when
+// workers read ahead.
+func TestFastPathsFailAsGeneralPath(t *testing.T) {
+	data := fastPathData()
+	exprs := []string{
+		`sum by (job) (rate(http_requests_total[5m]))`,
+		`topk(3, rate(tie_total[5m]))`,
+		`rate(tie_total[5m])`,
+		`sum by (job) (rate(tie_total[5m])) / on (job) sum by (job) (rate(tie_total[1m]))`,
+		`max_over_time(sum(rate(tie_total[1m]))[10m:1m])`,
+	}
+	for _, c := range []struct {
+		name string
+		q    Querier
+		opts func(*EngineOptions)
+	}{
+		{"max samples", querytest.NewMemQuerier(data...), func(o *EngineOptions) { o.MaxSamples = 3000 }},
+		{"max series", querytest.NewMemQuerier(data...), func(o *EngineOptions) { o.MaxSeries = 5 }},
+		{"read error", failingQuerier{querytest.NewMemQuerier(data...), "resets"}, func(*EngineOptions) {}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			opts := DefaultEngineOptions()
+			c.opts(&opts)
+			testFastPaths(t, c.q, opts, exprs)
+		})
+	}
+}
+
+// failingQuerier fails reading the series whose instance label is fail.
+type failingQuerier struct {
+	Querier
+	fail string
+}
+
+func (q failingQuerier) Select(ctx context.Context, mint, maxt int64, ms ...*model.Matcher) model.SeriesSet {
+	set := q.Querier.Select(ctx, mint, maxt, ms...)
+	var out []model.Series
+	for set.Next() {
+		s := set.At()
+		if s.Labels().Get("instance") == q.fail {
+			s = failingSeries{s}
+		}
+		out = append(out, s)
+	}
+	if set.Err() != nil {
+		return set
+	}
+	return model.ListSeriesSet(out)
+}
+
+type failingSeries struct{ model.Series }
+
+func (s failingSeries) Iterator(model.SampleIterator) model.SampleIterator { return failingIterator{} }
+
+type failingIterator struct{}
+
+func (failingIterator) Next() bool           { return false }
+func (failingIterator) SeekTo(int64) bool    { return false }
+func (failingIterator) At() (int64, float64) { return 0, 0 }
+func (failingIterator) Err() error           { return errors.New("disk on fire") }
+
+// testFastPaths evaluates exprs with the fast paths, in parallel (in many
+// small chunks) and on one goroutine, and with the general path, and
+// requires the same results and errors.
+func testFastPaths(t *testing.T, q Querier, opts EngineOptions, exprs []string) {
+	opts.Parallelism = 3
+	parallel := NewEngine(q, opts)
+	parallel.chunkSeries = 2 // many chunks even for the small data set
+	opts.Parallelism = 1
+	sequential := NewEngine(q, opts)
+	general := NewEngine(q, opts)
 	general.noFastPaths = true
 	ctx := context.Background()
 	type run struct {
@@ -112,21 +186,29 @@ func TestFastPathsMatchGeneralPath(t *testing.T) {
 			return ng.Instant(ctx, expr, time.UnixMilli(ts))
 		}})
 	}
-	compared := 0
-	for _, expr := range fastPathExpressions() {
+	compared, failed := 0, 0
+	for _, expr := range exprs {
 		for _, r := range runs {
 			if r.isRange && !isInstantVectorOrScalar(expr) {
 				continue
 			}
 			want, wantErr := r.eval(general, expr)
-			got, gotErr := r.eval(fast, expr)
-			if err := sameResult(got, gotErr, want, wantErr); err != nil {
-				t.Errorf("%s, %s: fast path differs from the general path: %v", expr, r.name, err)
+			if wantErr != nil {
+				failed++
+			}
+			for _, fast := range []struct {
+				name string
+				ng   *Engine
+			}{{"parallel", parallel}, {"sequential", sequential}} {
+				got, gotErr := r.eval(fast.ng, expr)
+				if err := sameResult(got, gotErr, want, wantErr); err != nil {
+					t.Errorf("%s, %s: %s fast path differs from the general path: %v", expr, r.name, fast.name, err)
+				}
 			}
 			compared++
 		}
 	}
-	t.Logf("%d evaluations compared", compared)
+	t.Logf("%d evaluations compared, %d of them errors", compared, failed)
 }
 
 func isInstantVectorOrScalar(expr string) bool {
@@ -186,4 +268,50 @@ func sameResult(got *Result, gotErr error, want *Result, wantErr error) error {
 		return fmt.Errorf("stats: %d series, %d samples; want %d, %d", got.Stats.Series, got.Stats.Samples, want.Stats.Series, want.Stats.Samples)
 	}
 	return nil
+}
+
+// A query that times out while workers read series reports the timeout
+// and leaves no worker behind.
+func TestParallelQueryTimesOut(t *testing.T) {
+	var data []model.TimeSeries
+	for i := range 200 {
+		data = append(data, model.TimeSeries{
+			Labels:  model.FromStrings(model.MetricName, "slow_total", "instance", fmt.Sprint(i)),
+			Samples: []model.Sample{{T: 0, V: 1}, {T: 60_000, V: 2}},
+		})
+	}
+	opts := DefaultEngineOptions()
+	opts.Parallelism = 4
+	opts.Timeout = 30 * time.Millisecond
+	ng := NewEngine(slowQuerier{querytest.NewMemQuerier(data...)}, opts)
+	ng.chunkSeries = 3
+	before := runtime.NumGoroutine()
+	_, err := ng.Range(context.Background(), `sum(rate(slow_total[5m]))`, time.UnixMilli(0), time.UnixMilli(600_000), time.Minute)
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("error %v, want ErrTimeout", err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > before; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines after the query, %d before", runtime.NumGoroutine(), before)
+		}
+	}
+}
+
+// slowQuerier takes a millisecond to read each series.
+type slowQuerier struct{ Querier }
+
+func (q slowQuerier) Select(ctx context.Context, mint, maxt int64, ms ...*model.Matcher) model.SeriesSet {
+	set := q.Querier.Select(ctx, mint, maxt, ms...)
+	var out []model.Series
+	for set.Next() {
+		out = append(out, slowSeries{set.At()})
+	}
+	return model.ListSeriesSet(out)
+}
+
+type slowSeries struct{ model.Series }
+
+func (s slowSeries) Iterator(it model.SampleIterator) model.SampleIterator {
+	time.Sleep(time.Millisecond)
+	return s.Series.Iterator(it)
 }

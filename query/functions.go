@@ -276,19 +276,13 @@ func (ev *evaluator) evalCall(e *parser.Call) Value {
 // window (t - range, t] over the series' points, step by step.
 func (ev *evaluator) evalRangeFunction(e *parser.Call, fn function) Matrix {
 	rc := ev.prepareRangeCall(e, fn)
-	var (
-		out Matrix
-		buf []FPoint
-	)
-	rc.rs.each(func(ls model.Labels, pts []FPoint) {
-		buf = rc.points(buf[:0], pts)
-		if len(buf) > 0 {
-			if !rc.keepName {
-				ls = dropMetricName(ls)
-			}
-			// An exact-size copy: buf is reused for the next series.
-			out = append(out, Series{Metric: ls, Floats: slices.Clone(buf)})
+	var out Matrix
+	rc.eachValues(func(ls model.Labels, vals []FPoint) {
+		if !rc.keepName {
+			ls = dropMetricName(ls)
 		}
+		// An exact-size copy: vals is reused for the next series.
+		out = append(out, Series{Metric: ls, Floats: slices.Clone(vals)})
 	})
 	if e.Func.Name == "absent_over_time" {
 		return ev.absentOverTime(out, e.Args[0])
@@ -345,6 +339,25 @@ func (ev *evaluator) prepareRangeCall(e *parser.Call, fn function) *rangeCall {
 		isCounter:    name == "rate" || name == "increase",
 		isRate:       name == "rate",
 	}
+}
+
+// eachValues calls fn, in selection order, with each input series that
+// has a value at some step and its values (which fn must not keep: the
+// slice is reused). A selector's series are decoded and their values
+// computed on several goroutines when the engine allows it and they are
+// many (see eachValuesParallel); fn always runs on the caller's.
+func (rc *rangeCall) eachValues(fn func(ls model.Labels, vals []FPoint)) {
+	if rc.rs.sel != nil && rc.ev.parallelism > 1 && !rc.ev.noFastPaths {
+		rc.eachValuesParallel(fn)
+		return
+	}
+	var buf []FPoint
+	rc.rs.each(func(ls model.Labels, pts []FPoint) {
+		buf = rc.points(buf[:0], pts)
+		if len(buf) > 0 {
+			fn(ls, buf)
+		}
+	})
 }
 
 // points appends to dst the function's value at every step where it has
