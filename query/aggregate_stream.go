@@ -109,7 +109,8 @@ func checkStreamable(rc *rangeCall, ls model.Labels) {
 // same order as in the step-by-step general path, so sums round
 // identically.
 //
-// The accumulators are the result's own points, allocated once per group:
+// The accumulators are the result's own points, one array per group
+// (recycled from earlier queries when there are; see pool.go):
 // while accumulating, F holds the running value and T the bits of sum's
 // Kahan compensation; a bitmap per group says which steps have a value.
 // A group's points are compacted in place at the end.
@@ -119,6 +120,8 @@ func (ev *evaluator) aggregateStreamed(e *parser.AggregateExpr, grouping []strin
 	n := ev.numSteps()
 	words := (n + 63) / 64
 	gidx := newGroupIndex(grouping, e.Without)
+	arrays := pointArraysPool.Get().(*pointArrays)
+	defer pointArraysPool.Put(arrays)
 	var (
 		result Matrix
 		seen   []uint64 // words bits per group: step i of group g has a value
@@ -127,7 +130,7 @@ func (ev *evaluator) aggregateStreamed(e *parser.AggregateExpr, grouping []strin
 		checkStreamable(rc, ls)
 		gi, isNew := gidx.lookup(ls)
 		if isNew {
-			result = append(result, Series{Metric: groupLabels(ls, e.Grouping, e.Without), Floats: make([]FPoint, n)})
+			result = append(result, Series{Metric: groupLabels(ls, e.Grouping, e.Without), Floats: arrays.take(n)})
 			seen = slices.Grow(seen, words)[:len(seen)+words]
 		}
 		acc, sn := result[gi].Floats, seen[gi*words:(gi+1)*words]
@@ -176,7 +179,8 @@ func (ev *evaluator) aggregateStreamed(e *parser.AggregateExpr, grouping []strin
 				j++
 			}
 		}
-		result[gi].Floats = pts[:j:j]
+		// The capacity stays: the array may be recycled (recycleMatrix).
+		result[gi].Floats = pts[:j]
 	}
 	return result
 }

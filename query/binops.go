@@ -253,6 +253,7 @@ func (ev *evaluator) binopOneToOne(e *parser.BinaryExpr, lhs, rhs Matrix) (Matri
 		out = append(out, Series{Metric: metric})
 	}
 	k := 0
+	used := make([]bool, len(lhs)) // left-hand series whose points are the result's
 	for pi, p := range pairs {
 		ev.tick()
 		lf, rf := lhs[p.l].Floats, rhs[p.r].Floats
@@ -278,10 +279,20 @@ func (ev *evaluator) binopOneToOne(e *parser.BinaryExpr, lhs, rhs Matrix) (Matri
 		}
 		if w > 0 {
 			out[k] = Series{Metric: out[pi].Metric, Floats: lf[:w:w]}
+			used[p.l] = true
 			k++
 		}
 	}
 	out = out[:k]
+	// The other points are garbage now: recycle their arrays.
+	recycleMatrix(rhs)
+	dead := lhs[:0]
+	for i, s := range lhs {
+		if !used[i] {
+			dead = append(dead, s)
+		}
+	}
+	recycleMatrix(dead)
 	if out == nil {
 		out = Matrix{}
 	}

@@ -89,12 +89,22 @@ func (rc *rangeCall) eachValuesParallel(fn func(ls model.Labels, vals []FPoint))
 		}
 		return len(ch.in) > 0
 	}
+	defer func() {
+		// After the workers have stopped (deferred below, so run before).
+		for _, ch := range pending {
+			putValueChunk(ch)
+		}
+	}()
 	for len(pending) < ev.parallelism*chunkDepth {
-		ch := &valueChunk{in: make([]model.Series, 0, per)}
+		ch := getValueChunk()
+		pending = append(pending, ch)
 		if !fill(ch) {
 			break
 		}
-		pending = append(pending, ch)
+	}
+	if n := len(pending); len(pending[n-1].in) == 0 {
+		putValueChunk(pending[n-1])
+		pending = pending[:n-1]
 	}
 	workers := min(ev.parallelism, len(pending))
 	if workers < 2 {
