@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/stratus-metrics/stratus/internal/audit"
 	"github.com/stratus-metrics/stratus/internal/auth"
 	"github.com/stratus-metrics/stratus/internal/tenant"
@@ -106,6 +108,9 @@ type gate struct {
 	// through it too, with the caller's context, so they see what the
 	// caller sees.
 	next http.Handler
+	// denied counts refusals by status (stratus_http_denied_total), so
+	// that credential guessing or a misconfigured client shows on a graph.
+	denied *prometheus.CounterVec
 }
 
 func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -120,28 +125,31 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p, err := g.authn.Authenticate(r)
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Basic realm="Stratus", charset="UTF-8"`)
-			deny(w, r, http.StatusUnauthorized, err.Error())
+			g.deny(w, r, http.StatusUnauthorized, err.Error())
 			return
 		}
 		c.name, bound = p.Name, p.Tenant
+		if bound != "" {
+			c.tenant = bound
+		}
 		if !p.Has(role) {
 			msg := fmt.Sprintf("token %q lacks the %s role that %s %s needs", p.Name, role, r.Method, r.URL.Path)
 			if role == auth.RoleAdmin {
 				g.record(c, r, http.StatusForbidden, "", "")
 			}
-			deny(w, r, http.StatusForbidden, msg)
+			g.deny(w, r, http.StatusForbidden, msg)
 			return
 		}
 	}
 	if g.cfg.multiTenant() {
 		id, status, msg := g.tenantOf(r, bound, g.authn != nil)
 		if status != 0 {
-			deny(w, r, status, msg)
+			g.deny(w, r, status, msg)
 			return
 		}
 		c.tenant = id
 		if status, msg := tenantOnlyRoute(r.URL.Path, id); status != 0 {
-			deny(w, r, status, msg)
+			g.deny(w, r, status, msg)
 			return
 		}
 	}
@@ -252,6 +260,14 @@ func (g *gate) record(c caller, r *http.Request, status int, before, after strin
 	}); err != nil {
 		g.logger.Error("audit log append failed", "action", r.Method+" "+r.URL.Path, "err", err)
 	}
+}
+
+// deny answers a refused request and counts it.
+func (g *gate) deny(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	if g.denied != nil {
+		g.denied.WithLabelValues(strconv.Itoa(status)).Inc()
+	}
+	deny(w, r, status, msg)
 }
 
 // deny answers a refused request: JSON for API paths, text otherwise.

@@ -271,4 +271,18 @@ func TestTenantHeaderRules(t *testing.T) {
 			t.Errorf("basic auth as %s: %d, want %d", user, resp.StatusCode, want)
 		}
 	}
+	// Refusals are counted by status.
+	req, _ := http.NewRequest("GET", ts.URL+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+secretOf("reader"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`stratus_http_denied_total{code="400"} 2`, `stratus_http_denied_total{code="401"} 1`, `stratus_http_denied_total{code="403"} 1`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 }

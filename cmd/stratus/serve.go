@@ -244,7 +244,12 @@ func (s *server) openGate() (*gate, error) {
 		s.logger.Error("audit log chain is broken: an entry was modified or removed", "first_bad_seq", broken)
 	}
 	s.audit = log
-	g := &gate{cfg: &s.cfg, audit: log, logger: s.logger.With("component", "auth"), next: s.router}
+	g := &gate{cfg: &s.cfg, audit: log, logger: s.logger.With("component", "auth"), next: s.router,
+		denied: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stratus_http_denied_total",
+			Help: "Requests refused by the access gate, by HTTP status (401 no or bad credentials, 403 role or tenant, 400 bad tenant id).",
+		}, []string{"code"})}
+	s.reg.MustRegister(g.denied)
 	if s.cfg.Auth.Enabled {
 		if g.authn, err = auth.New(s.cfg.Auth); err != nil {
 			log.Close()
