@@ -8,6 +8,7 @@ package main
 // it.
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math"
@@ -48,7 +49,15 @@ func startAlertmanager(t *testing.T, config string) string {
 		t.Fatal(err)
 	}
 	addr := freeAddr(t)
-	logs := startClient(t, bin,
+	// Registered before startClient's, so it runs after the process is
+	// killed and its output complete.
+	var logs *bytes.Buffer
+	t.Cleanup(func() {
+		if t.Failed() && logs != nil {
+			t.Logf("alertmanager logs:\n%s", logs)
+		}
+	})
+	logs = startClient(t, bin,
 		"--config.file="+cfgPath,
 		"--storage.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+addr,
@@ -63,11 +72,6 @@ func startAlertmanager(t *testing.T, config string) string {
 		}
 		resp.Body.Close()
 		return resp.StatusCode == 200
-	})
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("alertmanager logs:\n%s", logs)
-		}
 	})
 	return base
 }
