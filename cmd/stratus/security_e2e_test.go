@@ -300,6 +300,7 @@ func TestSecurityEndToEnd(t *testing.T) {
 		if code != 200 || !strings.Contains(body, `"ok":false`) || !strings.Contains(body, fmt.Sprintf(`"broken_at":%d`, seq)) {
 			t.Errorf("verify after tampering with entry %d: %d %s", seq, code, body)
 		}
+		p.stop(t) // the logs are read once the process has exited
 		if !strings.Contains(p.logs.String(), "audit log chain is broken") {
 			t.Errorf("the restart did not log the broken chain:\n%s", p.logs)
 		}

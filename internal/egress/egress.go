@@ -160,6 +160,9 @@ func Client(cfg Config, timeout time.Duration) (*http.Client, error) {
 	tr.DialContext = p.DialContext
 	tr.TLSClientConfig = tlsCfg
 	tr.Proxy = nil // a proxy would make the dialer check the proxy, not the target
+	// The notifier keeps up to 16 deliveries in flight per receiver host;
+	// keep that many connections alive so a burst does not redial.
+	tr.MaxIdleConnsPerHost = 16
 	return &http.Client{
 		Transport: tr,
 		Timeout:   timeout,
