@@ -413,6 +413,9 @@ func (s *Scenario) instanceSeries(svc *service, in *instance, ms int64, stale bo
 		with("process_memory_limit_bytes", svc.memLimit),
 		with("http_server_request_duration_seconds_sum", in.sum),
 		with("http_server_request_duration_seconds_count", in.buckets[len(latencyBuckets)]),
+		// The service's availability objective, which opts it into the
+		// runtime pack's SLO burn-rate alerts.
+		with("slo_objective_ratio", 0.999),
 	}
 	for code, n := range in.requests {
 		out = append(out, with("http_server_requests_total", math.Round(n), "code", code))
