@@ -31,6 +31,7 @@ export function mount(root, {params, setParams}) {
     step: params.get('step') || '',
     refresh: params.get('refresh') || 'off',
   };
+  if (state.lang !== 'atlas' && state.view === 'png') state.view = 'chart';
   let chart = null;
   let abort = null;
   let lastResult = null;
