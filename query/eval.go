@@ -192,10 +192,7 @@ func samplesAsPoints(s []model.Sample) []FPoint {
 // none (the common case, found by one pass over the values), else a copy
 // made in buf, which it also returns for reuse.
 func dropStale(pts, buf []FPoint) ([]FPoint, []FPoint) {
-	i := 0
-	for i < len(pts) && !model.IsStaleNaN(pts[i].F) {
-		i++
-	}
+	i := firstStale(pts)
 	if i == len(pts) {
 		return pts, buf
 	}
@@ -206,6 +203,29 @@ func dropStale(pts, buf []FPoint) ([]FPoint, []FPoint) {
 		}
 	}
 	return buf, buf
+}
+
+// firstStale returns the index of the first staleness marker in pts, or
+// len(pts). It tests four values per branch: the scan runs over every
+// sample a query reads.
+func firstStale(pts []FPoint) int {
+	i := 0
+	for ; i+4 <= len(pts); i += 4 {
+		// t - 1 &^ t has its top bit set exactly when t is zero.
+		t0 := math.Float64bits(pts[i].F) ^ model.StaleNaNBits
+		t1 := math.Float64bits(pts[i+1].F) ^ model.StaleNaNBits
+		t2 := math.Float64bits(pts[i+2].F) ^ model.StaleNaNBits
+		t3 := math.Float64bits(pts[i+3].F) ^ model.StaleNaNBits
+		if ((t0-1)&^t0|(t1-1)&^t1|(t2-1)&^t2|(t3-1)&^t3)>>63 != 0 {
+			break
+		}
+	}
+	for ; i < len(pts); i++ {
+		if model.IsStaleNaN(pts[i].F) {
+			return i
+		}
+	}
+	return i
 }
 
 // selectSeries selects the series matching pms with samples in

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"runtime"
 	"testing"
 	"time"
@@ -314,4 +315,44 @@ type slowSeries struct{ model.Series }
 func (s slowSeries) Iterator(it model.SampleIterator) model.SampleIterator {
 	time.Sleep(time.Millisecond)
 	return s.Series.Iterator(it)
+}
+
+// ratePoints' cached extrapolation gives extrapolate's bits, including
+// near the counter's zero clamp, where its shortcut must not decide.
+func TestExtrapolationMatchesExtrapolate(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 200_000 {
+		n := 1 + rng.IntN(40)
+		interval := int64(1 + rng.IntN(30_000))
+		sampled := interval * int64(n)
+		window := sampled + int64(rng.IntN(int(2*interval+1)))
+		toStart := int64(1 + rng.IntN(int(window-sampled+1)))
+		toEnd := window - sampled - toStart
+		if toEnd < 0 {
+			toEnd = 0
+		}
+		rangeEnd := int64(rng.IntN(1 << 40))
+		rangeStart := rangeEnd - toEnd - sampled - toStart
+		first := FPoint{T: rangeStart + toStart}
+		last := FPoint{T: rangeEnd - toEnd}
+		result := rng.Float64() * 1000
+		switch i % 4 {
+		case 0: // a counter far from zero
+			first.F = result * float64(1+rng.IntN(1000))
+		case 1: // near the clamp's boundary
+			first.F = result * (float64(toStart) / float64(sampled)) * (1 + (rng.Float64()-0.5)*1e-5)
+		case 2:
+			first.F = rng.Float64() * result
+		case 3:
+			result, first.F = -result, rng.Float64()*100
+		}
+		for _, kind := range []struct{ isCounter, isRate bool }{{true, true}, {true, false}, {false, false}} {
+			want := extrapolate(result, first, last, n, rangeStart, rangeEnd, window, kind.isCounter, kind.isRate)
+			x := newExtrapolation(toStart, toEnd, sampled, n, window, kind.isRate)
+			if got := x.apply(result, first.F, window, kind.isCounter, kind.isRate); math.Float64bits(got) != math.Float64bits(want) {
+				t.Fatalf("window %d ms, first %d ms in, %d intervals of %d ms, change %v from %v, %+v: got %v, want %v",
+					window, toStart, n, interval, result, first.F, kind, got, want)
+			}
+		}
+	}
 }

@@ -416,6 +416,7 @@ func (rc *rangeCall) ratePoints(dst []FPoint, pts []FPoint) []FPoint {
 	}
 	lo, hi := 0, 0   // the window is pts[lo:hi]
 	rlo, rhi := 0, 0 // the resets inside it are resets[rlo:rhi]
+	var x extrapolation
 	for ts := ev.start; ts <= ev.end; ts += ev.interval {
 		ev.tick()
 		ref := ts
@@ -448,8 +449,11 @@ func (rc *rangeCall) ratePoints(dst []FPoint, pts []FPoint) []FPoint {
 				result += pts[i-1].F
 			}
 		}
-		v := extrapolate(result, first, last, hi-lo-1, mint, maxt, rs.rng, rc.isCounter, rc.isRate)
-		dst = append(dst, FPoint{T: ts, F: v})
+		toStart, toEnd, n := first.T-mint, maxt-last.T, hi-lo-1
+		if x.n != n || x.toStart != toStart || x.toEnd != toEnd {
+			x = newExtrapolation(toStart, toEnd, last.T-first.T, n, rs.rng, rc.isRate)
+		}
+		dst = append(dst, FPoint{T: ts, F: x.apply(result, first.F, rs.rng, rc.isCounter, rc.isRate)})
 	}
 	return dst
 }
@@ -756,6 +760,71 @@ func extrapolate(result float64, first, last FPoint, n int, rangeStart, rangeEnd
 		factor /= float64(rng) / 1000
 	}
 	return result * factor
+}
+
+// extrapolation is what extrapolate computes from where a window's first
+// and last samples sit in it, which ratePoints computes once for all the
+// windows where they sit alike: with regular scrapes and step-aligned
+// windows, every window of a series. Its divisions are most of the cost
+// of a rate. Applied to a window's change, it gives extrapolate's value to
+// the last bit (the same operations on the same operands).
+type extrapolation struct {
+	toStart, toEnd int64 // ms: first sample - window start, window end - last sample
+	n              int   // intervals between the first and last samples
+	// What extrapolate computes from them: seconds to extrapolate to the
+	// start (before the counter's zero clamp) and to the end, the sampled
+	// interval, and the factor when the clamp does not apply.
+	durationToStart, durationToEnd, sampledInterval, factor float64
+	// zeroRatio rules the clamp out cheaply: when the first value exceeds
+	// the change times zeroRatio, the counter's extrapolated zero lies
+	// before durationToStart (a margin of 1e-6 covers rounding).
+	zeroRatio float64
+}
+
+func newExtrapolation(toStart, toEnd, sampled int64, n int, rng int64, isRate bool) extrapolation {
+	x := extrapolation{toStart: toStart, toEnd: toEnd, n: n}
+	x.durationToStart = float64(toStart) / 1000
+	x.durationToEnd = float64(toEnd) / 1000
+	x.sampledInterval = float64(sampled) / 1000
+	avg := x.sampledInterval / float64(n)
+	threshold := avg * 1.1
+	if x.durationToStart >= threshold {
+		x.durationToStart = avg / 2
+	}
+	if x.durationToEnd >= threshold {
+		x.durationToEnd = avg / 2
+	}
+	x.factor = x.factorFor(x.durationToStart, rng, isRate)
+	x.zeroRatio = math.Inf(1)
+	if x.sampledInterval > 0 {
+		x.zeroRatio = x.durationToStart / x.sampledInterval * (1 + 1e-6)
+	}
+	return x
+}
+
+func (x *extrapolation) factorFor(durationToStart float64, rng int64, isRate bool) float64 {
+	factor := 1.0
+	if x.sampledInterval != 0 {
+		factor = (x.sampledInterval + durationToStart + x.durationToEnd) / x.sampledInterval
+	}
+	if isRate {
+		factor /= float64(rng) / 1000
+	}
+	return factor
+}
+
+// apply returns extrapolate's value for a window of this shape whose
+// change is result and whose first value is first.
+func (x *extrapolation) apply(result, first float64, rng int64, isCounter, isRate bool) float64 {
+	if isCounter && result > 0 && first >= 0 && !(first > result*x.zeroRatio) {
+		// The counter may have started at zero inside the window.
+		durationToStart := x.durationToStart
+		if durationToZero := x.sampledInterval * (first / result); durationToZero < durationToStart {
+			durationToStart = durationToZero
+		}
+		return result * x.factorFor(durationToStart, rng, isRate)
+	}
+	return result * x.factor
 }
 
 // instantValue implements irate and idelta from the last two samples.
