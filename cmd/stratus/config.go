@@ -54,6 +54,8 @@ type Config struct {
 	Server serverConfig `yaml:"server"`
 	// Egress restricts where webhooks and Alertmanager pushes may go.
 	Egress egress.Config `yaml:"egress"`
+	// Runtime holds the Go runtime's memory settings (runtime.go).
+	Runtime runtimeConfig `yaml:"runtime"`
 }
 
 // defaultConfig returns the embedded defaults.
@@ -70,6 +72,7 @@ func defaultConfig() Config {
 		EvaluationInterval: time.Minute,
 		Tenants:            tenantsConfig{MaxTenants: 1000},
 		Server:             defaultServerConfig(),
+		Runtime:            defaultRuntimeConfig(),
 	}
 }
 
@@ -122,6 +125,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.Alerting.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Runtime.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

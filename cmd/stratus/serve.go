@@ -121,6 +121,7 @@ type server struct {
 // stop accepting requests, finish in-flight ones, close storage.
 func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Writer, extras serveExtras) error {
 	s := &server{cfg: cfg, logger: logger, reg: prometheus.NewRegistry(), router: mux.NewRouter()}
+	defer applyRuntimeConfig(cfg.Runtime, logger)()
 	bi := readBuildInfo()
 	s.reg.MustRegister(
 		collectors.NewGoCollector(),
