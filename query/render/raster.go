@@ -149,17 +149,17 @@ const stripWidth = 32
 func (r *raster) stroke(p *path, width float32, c color.NRGBA, clip image.Rectangle) {
 	// Below a pixel a line fades rather than thins; keep it a pixel wide.
 	hw := max(width, 1) / 2
-	bb := p.bounds(hw + 1).Intersect(clip).Intersect(r.img.Rect)
-	if bb.Empty() || c.A == 0 {
+	if c.A == 0 {
 		return
 	}
 	if width <= denseMaxWidth {
 		// Dense subpaths are column spans; the others are stroked below.
 		sp := &r.sparse
 		sp.reset()
+		clip := clip.Intersect(r.img.Rect)
 		p.subpaths(func(s []pt) {
 			if denseSubpath(s) {
-				r.strokeDense(s, hw, c, clip.Intersect(r.img.Rect))
+				r.strokeDense(s, hw, c, clip)
 				return
 			}
 			sp.pts = append(sp.pts, s...)
@@ -169,10 +169,10 @@ func (r *raster) stroke(p *path, width float32, c color.NRGBA, clip image.Rectan
 			return
 		}
 		p = sp
-		bb = p.bounds(hw + 1).Intersect(clip).Intersect(r.img.Rect)
-		if bb.Empty() {
-			return
-		}
+	}
+	bb := p.bounds(hw + 1).Intersect(clip).Intersect(r.img.Rect)
+	if bb.Empty() {
+		return
 	}
 	// Deal each segment to the strips its x extent reaches: one pass over
 	// the path instead of one per strip.
