@@ -406,15 +406,11 @@ func (rc *rangeCall) ratePoints(dst []FPoint, pts []FPoint) []FPoint {
 	// resets[k] is the index of a sample lower than its predecessor.
 	var resets []int32
 	if rc.isCounter {
-		rc.resets = rc.resets[:0]
-		for i := 1; i < len(pts); i++ {
-			if pts[i].F < pts[i-1].F {
-				rc.resets = append(rc.resets, int32(i))
-			}
-		}
+		rc.resets = appendResets(rc.resets[:0], pts)
 		resets = rc.resets
 	}
 	lo, hi := 0, 0   // the window is pts[lo:hi]
+	dlo, dhi := 0, 0 // how far lo and hi moved at the last step
 	rlo, rhi := 0, 0 // the resets inside it are resets[rlo:rhi]
 	var x extrapolation
 	for ts := ev.start; ts <= ev.end; ts += ev.interval {
@@ -425,12 +421,9 @@ func (rc *rangeCall) ratePoints(dst []FPoint, pts []FPoint) []FPoint {
 		}
 		maxt := ref - rs.offset
 		mint := maxt - rs.rng
-		for hi < len(pts) && pts[hi].T <= maxt {
-			hi++
-		}
-		for lo < hi && pts[lo].T <= mint {
-			lo++
-		}
+		nhi := advance(pts, hi, dhi, maxt)
+		nlo := advance(pts[:nhi], lo, dlo, mint)
+		dlo, dhi, lo, hi = nlo-lo, nhi-hi, nlo, nhi
 		if hi-lo < 2 {
 			continue
 		}
@@ -760,6 +753,44 @@ func extrapolate(result float64, first, last FPoint, n int, rangeStart, rangeEnd
 		factor /= float64(rng) / 1000
 	}
 	return result * factor
+}
+
+// advance returns the first index from i on whose sample is after t,
+// given that those before i are not. It tries i+guess first, the advance
+// of the previous step: with regular scrapes each step moves a window's
+// edges by the same number of samples, so a step costs two comparisons
+// instead of a loop over the samples it passes and a mispredicted exit.
+func advance(pts []FPoint, i, guess int, t int64) int {
+	if j := i + guess; guess > 0 && j <= len(pts) && pts[j-1].T <= t && (j == len(pts) || pts[j].T > t) {
+		return j
+	}
+	for i < len(pts) && pts[i].T <= t {
+		i++
+	}
+	return i
+}
+
+// appendResets appends the index of every sample lower than its
+// predecessor (a counter reset) to dst. Resets are rare: it compares four
+// pairs per branch and looks closer only where one holds.
+func appendResets(dst []int32, pts []FPoint) []int32 {
+	i := 1
+	for ; i+4 <= len(pts); i += 4 {
+		p := pts[i-1 : i+4 : i+4]
+		if p[1].F < p[0].F || p[2].F < p[1].F || p[3].F < p[2].F || p[4].F < p[3].F {
+			for k := i; k < i+4; k++ {
+				if pts[k].F < pts[k-1].F {
+					dst = append(dst, int32(k))
+				}
+			}
+		}
+	}
+	for ; i < len(pts); i++ {
+		if pts[i].F < pts[i-1].F {
+			dst = append(dst, int32(i))
+		}
+	}
+	return dst
 }
 
 // extrapolation is what extrapolate computes from where a window's first
