@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -471,13 +472,23 @@ func thousands(n int) string {
 // queryData is the data member of a query answer.
 type queryData struct{ v Value }
 
-func (d queryData) MarshalJSON() ([]byte, error) {
-	b := []byte(`{"resultType":"`)
+func (d queryData) MarshalJSON() ([]byte, error) { return d.appendJSON(nil, nil), nil }
+
+// appendJSON encodes the data member, passing b to flush as it grows
+// (see appendValueFlushing).
+func (d queryData) appendJSON(b []byte, flush func([]byte) []byte) []byte {
+	b = append(b, `{"resultType":"`...)
 	b = append(b, d.v.Type()...)
 	b = append(b, `","result":`...)
-	b = appendValue(b, d.v)
-	return append(b, '}'), nil
+	b = appendValueFlushing(b, d.v, flush)
+	return append(b, '}')
 }
+
+// responseBuffers holds the buffers query answers are encoded in; a
+// profile of a 1,000-series range answer over HTTP found 33 MB allocated
+// to encode 3.7 MB (encoding/json's copy, validation and compaction of
+// what MarshalJSON returned, and the growth of both).
+var responseBuffers = sync.Pool{New: func() any { b := make([]byte, 0, flushSize+flushSize/2); return &b }}
 
 // labelsJSON marshals labels as a JSON object in label order.
 type labelsJSON model.Labels
@@ -485,6 +496,10 @@ type labelsJSON model.Labels
 func (l labelsJSON) MarshalJSON() ([]byte, error) { return appendLabels(nil, model.Labels(l)), nil }
 
 func writeSuccess(w http.ResponseWriter, res apiResult) {
+	if d, ok := res.data.(queryData); ok {
+		writeQueryData(w, d, res.warnings)
+		return
+	}
 	data, err := json.Marshal(res.data)
 	if err != nil {
 		writeError(w, &apiError{typ: errInternal, err: fmt.Errorf("encode response: %w", err)})
@@ -507,6 +522,39 @@ func writeSuccess(w http.ResponseWriter, res apiResult) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	w.Write(b)
+}
+
+// writeQueryData writes a successful query answer as writeSuccess would,
+// byte for byte, encoding it straight into a pooled buffer that goes to
+// the connection every flushSize bytes, instead of through encoding/json.
+func writeQueryData(w http.ResponseWriter, d queryData, warnings []string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	bp := responseBuffers.Get().(*[]byte)
+	defer responseBuffers.Put(bp)
+	failed := false
+	flush := func(b []byte) []byte {
+		if !failed {
+			_, err := w.Write(b)
+			failed = err != nil // the client went away: encode no more
+		}
+		return b[:0]
+	}
+	b := append((*bp)[:0], `{"status":"success","data":`...)
+	b = d.appendJSON(b, flush)
+	if len(warnings) > 0 {
+		b = append(b, `,"warnings":[`...)
+		for i, w := range warnings {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, w)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, '}')
+	flush(b)
+	*bp = b[:0]
 }
 
 func writeError(w http.ResponseWriter, e *apiError) {

@@ -9,13 +9,26 @@ import (
 
 // appendValue encodes a query result exactly as Prometheus' API does:
 // timestamps as seconds with millisecond decimals, values as strings.
-func appendValue(b []byte, v Value) []byte {
+func appendValue(b []byte, v Value) []byte { return appendValueFlushing(b, v, nil) }
+
+// flushSize is how much encoded JSON a response holds before it is
+// written out.
+const flushSize = 64 << 10
+
+// appendValueFlushing is appendValue for a response written as it is
+// encoded: between series, once b holds flushSize bytes, it passes b to
+// flush (when not nil) and continues in what flush returns, so that a
+// large result is never held encoded as a whole.
+func appendValueFlushing(b []byte, v Value, flush func([]byte) []byte) []byte {
 	switch v := v.(type) {
 	case Vector:
 		b = append(b, '[')
 		for i, s := range v {
 			if i > 0 {
 				b = append(b, ',')
+			}
+			if flush != nil && len(b) >= flushSize {
+				b = flush(b)
 			}
 			b = append(b, `{"metric":`...)
 			b = appendLabels(b, s.Metric)
@@ -29,6 +42,9 @@ func appendValue(b []byte, v Value) []byte {
 		for i, s := range v {
 			if i > 0 {
 				b = append(b, ',')
+			}
+			if flush != nil && len(b) >= flushSize {
+				b = flush(b)
 			}
 			b = append(b, `{"metric":`...)
 			b = appendLabels(b, s.Metric)
