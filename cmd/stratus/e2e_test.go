@@ -77,19 +77,27 @@ func startStratus(t *testing.T, addr, dataDir string, extra ...string) *proc {
 	}
 	p := &proc{cmd: cmd, addr: addr, logs: logs}
 	t.Cleanup(func() { p.kill() })
+	if !waitReady(http.DefaultClient, "http://"+addr) {
+		p.kill()
+		t.Fatalf("stratus did not become ready; logs:\n%s", logs)
+	}
+	return p
+}
+
+// waitReady polls base's /-/ready for up to 30 s.
+func waitReady(client *http.Client, base string) bool {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get("http://" + addr + "/-/ready")
+		resp, err := client.Get(base + "/-/ready")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return p
+				return true
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("stratus did not become ready; logs:\n%s", logs)
-	return nil
+	return false
 }
 
 func (p *proc) kill() {

@@ -47,25 +47,21 @@ func (c tenantsConfig) limits(id string) tenant.Limits {
 	if !ok {
 		return l
 	}
-	if o.MaxSeries != 0 {
-		l.MaxSeries = o.MaxSeries
-	}
-	if o.IngestRate != 0 {
-		l.IngestRate = o.IngestRate
-	}
-	if o.IngestBurst != 0 {
-		l.IngestBurst = o.IngestBurst
-	}
-	if o.MaxBodyBytes != 0 {
-		l.MaxBodyBytes = o.MaxBodyBytes
-	}
-	if o.QueryMaxSamples != 0 {
-		l.QueryMaxSamples = o.QueryMaxSamples
-	}
-	if o.QueryConcurrency != 0 {
-		l.QueryConcurrency = o.QueryConcurrency
-	}
+	override(&l.MaxSeries, o.MaxSeries)
+	override(&l.IngestRate, o.IngestRate)
+	override(&l.IngestBurst, o.IngestBurst)
+	override(&l.MaxBodyBytes, o.MaxBodyBytes)
+	override(&l.QueryMaxSamples, o.QueryMaxSamples)
+	override(&l.QueryConcurrency, o.QueryConcurrency)
 	return l
+}
+
+// override sets *dst to v unless v is zero (not set in the override).
+func override[T comparable](dst *T, v T) {
+	var zero T
+	if v != zero {
+		*dst = v
+	}
 }
 
 func (c tenantsConfig) validate() error {

@@ -110,18 +110,11 @@ server:
 	p.client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: p.pool}, DisableKeepAlives: true,
 	}}
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := p.client.Get(p.base + "/-/ready"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return p
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !waitReady(p.client, p.base) {
+		p.kill()
+		t.Fatalf("stratus did not become ready over https; logs:\n%s", logs)
 	}
-	t.Fatalf("stratus did not become ready over https; logs:\n%s", logs)
-	return nil
+	return p
 }
 
 func (p *secureProc) do(t *testing.T, method, path, token string, body io.Reader, hdr map[string]string) (int, string) {
