@@ -7,6 +7,7 @@ import (
 	"iter"
 	"log/slog"
 	"math"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,6 +31,7 @@ type DB struct {
 	stripes seriesStripes    // series key -> series (authoritative)
 	table   seriesTable      // series id -> series
 	index   *index.MemIndex  // label -> postings
+	chunks  *chunkLog        // closed head chunks
 
 	nextID    atomic.Uint32 // last id handed out
 	numSeries atomic.Int64
@@ -79,9 +81,21 @@ func Open(dir string, opts Options, reg prometheus.Registerer, logger *slog.Logg
 	}
 	db.sealedBefore.Store(math.MinInt64)
 	db.maxLoggedT.Store(math.MinInt64)
+	// Closed head chunks go to files when the data directory is on the
+	// operating system's file system, and to heap slabs otherwise.
+	chunkDir := ""
+	if dir != "" && (opts.FS == nil || opts.FS == vfs.Default) {
+		chunkDir = filepath.Join(dir, chunkLogDirName)
+	}
+	chunks, err := newChunkLog(chunkDir, logger.With("component", "head_chunks"))
+	if err != nil {
+		return nil, err
+	}
+	db.chunks = chunks
 	db.m = newMetrics(db, reg)
 	if dir != "" {
 		if err := db.openDurable(dir, reg); err != nil {
+			db.chunks.close()
 			return nil, err
 		}
 	}
@@ -105,6 +119,7 @@ func (db *DB) Close() error {
 			err = fmt.Errorf("close wal: %w", cerr)
 		}
 	}
+	db.chunks.close()
 	db.ids.Reset()
 	return err
 }

@@ -85,3 +85,47 @@ func BenchmarkSelect(b *testing.B) {
 	b.ReportMetric(float64(n), "samples/op")
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "samples/s")
 }
+
+// BenchmarkSelectHead decodes 10% of 10k series over 1 h of their open
+// window: closed head chunks and the open one, in memory and, on a data
+// directory, in head chunk files.
+func BenchmarkSelectHead(b *testing.B) {
+	for _, backend := range []string{"memory", "files"} {
+		b.Run(backend, func(b *testing.B) {
+			dir := ""
+			if backend == "files" {
+				dir = b.TempDir()
+			}
+			start := (time.Now().UnixMilli()/peerWindow - 4) * peerWindow
+			clock := &fakeClock{t: time.UnixMilli(start)}
+			opts := DefaultOptions()
+			opts.Now = clock.Now
+			opts.MaintenanceInterval = time.Hour
+			opts.WAL.Disabled = true
+			db, err := Open(dir, opts, nil, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { db.Close() })
+			series := datagen.Series(10_000)
+			batch := make([]model.TimeSeries, len(series))
+			for i, ls := range series {
+				batch[i] = model.TimeSeries{Labels: ls, Samples: datagen.Samples(ls, i, start, peerInterval, peerSamples)}
+			}
+			if _, err := db.Append(batch); err != nil {
+				b.Fatal(err)
+			}
+			hosts := len(series) / datagen.SeriesPerHost
+			ms := []*model.Matcher{model.MustNewMatcher(model.MatchRegexp, "instance", tenthOfHosts(hosts))}
+			mint, maxt := start+peerWindow/4, start+peerWindow/4+3_600_000
+			b.ReportAllocs()
+			b.ResetTimer()
+			var n int
+			for range b.N {
+				n = drainStratus(b, db, mint, maxt, ms)
+			}
+			b.ReportMetric(float64(n), "samples/op")
+			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "samples/s")
+		})
+	}
+}

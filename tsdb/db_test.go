@@ -272,7 +272,22 @@ func TestLabelNamesAndValuesByTimeRange(t *testing.T) {
 }
 
 func TestConcurrentAppendSelectMaintain(t *testing.T) {
-	db, clock := openTestDB(t, func(o *Options) { o.OutOfOrderWindow = 0 })
+	t.Run("default", func(t *testing.T) {
+		db, clock := openTestDB(t, func(o *Options) { o.OutOfOrderWindow = 0 })
+		testConcurrentAppendSelectMaintain(t, db, clock)
+	})
+	// Head chunks that close every 16 samples, kept in memory and in files.
+	for _, b := range chunkBackends {
+		t.Run("small chunks in "+b.name, func(t *testing.T) {
+			clock := &fakeClock{t: time.UnixMilli(t0)}
+			db, _ := b.open(t, clock, func(o *Options) { o.OutOfOrderWindow, o.HeadChunkSamples = 0, 16 })
+			defer db.Close()
+			testConcurrentAppendSelectMaintain(t, db, clock)
+		})
+	}
+}
+
+func testConcurrentAppendSelectMaintain(t *testing.T, db *DB, clock *fakeClock) {
 	const writers, series, samples = 4, 50, 400
 	var (
 		wg       sync.WaitGroup

@@ -14,8 +14,11 @@
 // the source of truth; new series get the next id and enter the index. The
 // samples go to the series under its own mutex: the newest sample waits
 // unencoded (so a rewrite of the same timestamp replaces it), older ones are
-// Gorilla-encoded into head chunks, and samples arriving out of order within
-// the out-of-order window go to a small sorted buffer.
+// Gorilla-encoded into the series' open head chunk, and samples arriving
+// out of order within the out-of-order window go to a small sorted buffer.
+// A full head chunk is closed and moves out of the Go heap, into head chunk
+// files read through a mapping (or heap slabs without a data directory);
+// the series keeps a 12-byte link to its closed chunks (head_chunks.go).
 //
 // Sealing: when the clock passes the end of a block window (2h by default)
 // plus the out-of-order window, every series' samples of that window are

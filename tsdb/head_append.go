@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	"github.com/stratus-metrics/stratus/model"
-	"github.com/stratus-metrics/stratus/tsdb/chunkenc"
 )
 
 // appendScratch holds the buffers one Append call reuses.
@@ -181,16 +180,25 @@ func (db *DB) appendLocked(s *memSeries, smp model.Sample, sealedBefore int64, r
 	return nil
 }
 
-// encodeLocked moves a sample into the series' head chunks, opening a new
-// chunk when the window changes or the open chunk is full.
+// encodeLocked moves a sample into the series' open head chunk, closing
+// the chunk first when the sample's window is a later one or the chunk is
+// full.
 func (db *DB) encodeLocked(s *memSeries, smp model.Sample) {
-	w := db.windowStart(smp.T)
-	n := len(s.chunks)
-	if n == 0 || s.chunks[n-1].window != w || s.chunks[n-1].c.NumSamples() >= db.opts.HeadChunkSamples {
-		s.chunks = append(s.chunks, headChunk{window: w, c: chunkenc.NewXORChunk()})
-		n++
+	if n := s.head.NumSamples(); n > 0 {
+		w := db.windowStart(s.head.MaxTime())
+		if n >= db.opts.HeadChunkSamples || smp.T >= w+db.opts.BlockDuration.Milliseconds() {
+			db.closeHeadLocked(s, w)
+		}
 	}
-	s.chunks[n-1].c.Append(smp.T, smp.V)
+	s.head.Append(smp.T, smp.V)
+}
+
+// closeHeadLocked moves the open head chunk, of window w, to the chunk log
+// and empties it, keeping its buffer for the next chunk.
+func (db *DB) closeHeadLocked(s *memSeries, w int64) {
+	s.closed = db.chunks.add(s.closed, w, &s.head)
+	s.nClosed++
+	s.head.Reset()
 }
 
 // insertSample inserts smp into the sorted slice, replacing a sample with

@@ -35,7 +35,7 @@ func (db *DB) Select(ctx context.Context, mint, maxt int64, ms ...*model.Matcher
 	}
 	out := make([]model.Series, len(series))
 	for i, s := range series {
-		out[i] = &selectedSeries{s: s, ls: s.labels(), mint: mint, maxt: maxt}
+		out[i] = &selectedSeries{s: s, log: db.chunks, ls: s.labels(), mint: mint, maxt: maxt}
 	}
 	slices.SortFunc(out, func(a, b model.Series) int {
 		return model.Compare(a.(*selectedSeries).ls, b.(*selectedSeries).ls)
@@ -105,6 +105,7 @@ func (db *DB) postingsInRange(ctx context.Context, mint, maxt int64, ms []*model
 // selectedSeries is a series chosen by Select, restricted to a time range.
 type selectedSeries struct {
 	s          *memSeries
+	log        *chunkLog // where s's closed head chunks are
 	ls         model.Labels
 	mint, maxt int64
 }
@@ -121,7 +122,7 @@ func (ss *selectedSeries) Iterator(reuse model.SampleIterator) model.SampleItera
 	}
 	it.err = nil
 	it.buf = it.buf[:0]
-	it.buf, it.err = ss.s.samplesInRange(it.buf, &it.dec, &it.head, ss.mint, ss.maxt)
+	it.buf, it.err = ss.s.samplesInRange(it.buf, ss.log, &it.dec, &it.chunks, ss.mint, ss.maxt)
 	it.SliceIterator.Reset(it.buf)
 	return it
 }
@@ -129,10 +130,17 @@ func (ss *selectedSeries) Iterator(reuse model.SampleIterator) model.SampleItera
 // seriesIterator iterates over samples decoded into a buffer it owns.
 type seriesIterator struct {
 	model.SliceIterator
-	buf  []model.Sample
-	dec  chunkenc.BlockIterator
-	head model.SampleIterator // reused over head chunks
-	err  error
+	buf    []model.Sample
+	dec    chunkenc.BlockIterator
+	chunks chunkScratch
+	err    error
+}
+
+// chunkScratch is what reading a series' head chunks reuses.
+type chunkScratch struct {
+	closed []closedChunk        // closed chunks, oldest first
+	rec    []byte               // records copied out of the chunk log
+	it     model.SampleIterator // reused over head chunks
 }
 
 func (it *seriesIterator) Next() bool {
@@ -155,7 +163,8 @@ func (it *seriesIterator) Err() error { return it.err }
 // order. It holds the series lock throughout, decoding straight into dst:
 // blocks decode in microseconds, and a lock held that long costs a
 // concurrent append less than copying the head out would cost every query.
-func (s *memSeries) samplesInRange(dst []model.Sample, dec *chunkenc.BlockIterator, headIt *model.SampleIterator, mint, maxt int64) ([]model.Sample, error) {
+// Closed head chunks are read from log in place.
+func (s *memSeries) samplesInRange(dst []model.Sample, log *chunkLog, dec *chunkenc.BlockIterator, cs *chunkScratch, mint, maxt int64) ([]model.Sample, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	start := len(dst)
@@ -171,20 +180,19 @@ func (s *memSeries) samplesInRange(dst []model.Sample, dec *chunkenc.BlockIterat
 			return dst, fmt.Errorf("decode block [%d, %d] of series %d: %w", b.mint, b.maxt, s.id, err)
 		}
 	}
-	for _, c := range s.chunks {
-		if c.c.MaxTime() < mint || c.c.MinTime() > maxt {
-			continue
+	if s.nClosed > 0 && s.maxT >= mint {
+		var err error
+		cs.closed, cs.rec, err = log.chunks(cs.closed[:0], s.closed, int(s.nClosed), mint, cs.rec[:0])
+		for i := 0; i < len(cs.closed) && err == nil; i++ {
+			dst, err = appendChunkRange(dst, &cs.closed[i].c, &cs.it, mint, maxt)
 		}
-		it := c.c.Iterator(*headIt)
-		*headIt = it
-		for ok := it.SeekTo(mint); ok; ok = it.Next() {
-			t, v := it.At()
-			if t > maxt {
-				break
-			}
-			dst = append(dst, model.Sample{T: t, V: v})
+		if err != nil {
+			return dst, fmt.Errorf("read closed head chunks of series %d: %w", s.id, err)
 		}
-		if err := it.Err(); err != nil {
+	}
+	if s.head.NumSamples() > 0 {
+		var err error
+		if dst, err = appendChunkRange(dst, &s.head, &cs.it, mint, maxt); err != nil {
 			return dst, fmt.Errorf("decode head chunk of series %d: %w", s.id, err)
 		}
 	}
@@ -202,6 +210,24 @@ func (s *memSeries) samplesInRange(dst []model.Sample, dec *chunkenc.BlockIterat
 		dst = append(dst[:start], mergeSamples(nil, dst[start:], s.ooo[lo:hi])...)
 	}
 	return dst, nil
+}
+
+// appendChunkRange appends the chunk's samples in [mint, maxt] to dst,
+// reusing *reuse as the iterator.
+func appendChunkRange(dst []model.Sample, c *chunkenc.XORChunk, reuse *model.SampleIterator, mint, maxt int64) ([]model.Sample, error) {
+	if c.MaxTime() < mint || c.MinTime() > maxt {
+		return dst, nil
+	}
+	it := c.Iterator(*reuse)
+	*reuse = it
+	for ok := it.SeekTo(mint); ok; ok = it.Next() {
+		t, v := it.At()
+		if t > maxt {
+			break
+		}
+		dst = append(dst, model.Sample{T: t, V: v})
+	}
+	return dst, it.Err()
 }
 
 // mergeSamples merges two sorted sample slices into dst; on equal

@@ -96,10 +96,10 @@ func (db *DB) openDurable(dir string, reg prometheus.Registerer) error {
 		// Samples of damaged windows came back from the WAL into the head:
 		// seal them again, and have the next checkpoint rewrite those
 		// windows' files.
-		var scratch []model.Sample
+		var sc sealScratch
 		for s := range st.resealed {
 			s.mu.Lock()
-			scratch, _ = db.sealSeriesLocked(s, lc.sealedBefore, scratch)
+			db.sealSeriesLocked(s, lc.sealedBefore, &sc)
 			s.mu.Unlock()
 		}
 		for w := range lc.damaged {

@@ -103,6 +103,12 @@ func newMetrics(db *DB, reg prometheus.Registerer) *metrics {
 				Name: "stratus_tsdb_head_series", Help: "Series held in memory.",
 			}, func() float64 { return float64(db.numSeries.Load()) }),
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "stratus_tsdb_head_closed_chunk_bytes", Help: "Bytes of closed head chunks held in head chunk files or, without them, in memory.",
+			}, func() float64 { return float64(db.chunks.bytes.Load()) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "stratus_tsdb_head_chunk_file_failures_total", Help: "Head chunk file operations that failed; closed head chunks then stay in memory.",
+			}, func() float64 { return float64(db.chunks.failures.Load()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "stratus_tsdb_sealed_before_timestamp_seconds", Help: "Samples older than this are in sealed windows and rejected.",
 			}, func() float64 { return float64(db.sealedBefore.Load()) / 1000 }),
 		)

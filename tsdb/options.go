@@ -29,9 +29,11 @@ type Options struct {
 	// SeriesCacheBytes sizes the fastcache that maps series keys to ids on
 	// the append path.
 	SeriesCacheBytes int `yaml:"series_cache_bytes"`
-	// HeadChunkSamples caps the samples in one head chunk; a full chunk is
-	// closed and a new one opened, which bounds the copy a reader makes of
-	// the open chunk.
+	// HeadChunkSamples caps the samples in a series' open head chunk, the
+	// only one kept in the Go heap: a full chunk is closed and moves to the
+	// head chunk files (see head_chunks.go). Smaller chunks hold less
+	// memory per series; larger ones make reading the head cheaper (fewer
+	// chunks to visit per series).
 	HeadChunkSamples int `yaml:"head_chunk_samples"`
 	// MaintenanceInterval is how often the background loop seals windows
 	// and applies retention.
@@ -90,7 +92,7 @@ func DefaultOptions() Options {
 		Retention:            15 * 24 * time.Hour,
 		OutOfOrderWindow:     10 * time.Minute,
 		SeriesCacheBytes:     32 << 20,
-		HeadChunkSamples:     240,
+		HeadChunkSamples:     32,
 		MaintenanceInterval:  30 * time.Second,
 		HeadSnapshotInterval: 10 * time.Minute,
 		WAL: WALOptions{

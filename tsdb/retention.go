@@ -14,6 +14,7 @@ func (db *DB) retainLocked(ctx context.Context, cutoff int64) {
 	var (
 		dead    index.Postings
 		dropped int
+		cs      chunkScratch
 	)
 	for s := range db.seriesUpTo(db.nextID.Load()) {
 		if s.id%4096 == 0 && ctx.Err() != nil {
@@ -32,9 +33,7 @@ func (db *DB) retainLocked(ctx context.Context, cutoff int64) {
 			if len(s.blocks) > 0 {
 				s.minT = s.blocks[0].mint
 			} else {
-				for _, c := range s.chunks {
-					s.minT = min(s.minT, c.c.MinTime())
-				}
+				s.minT = min(s.minT, db.headMinTimeLocked(s, &cs))
 				if len(s.ooo) > 0 {
 					s.minT = min(s.minT, s.ooo[0].T)
 				}
@@ -62,6 +61,24 @@ func (db *DB) retainLocked(ctx context.Context, cutoff int64) {
 	if dropped > 0 || len(dead) > 0 {
 		db.logger.Info("retention applied", "cutoff", cutoff, "blocks_dropped", dropped, "series_dropped", len(dead))
 	}
+}
+
+// headMinTimeLocked returns the time of the series' oldest sample in head
+// chunks, closed or open, or math.MaxInt64 when it has none. The caller
+// holds s.mu.
+func (db *DB) headMinTimeLocked(s *memSeries, cs *chunkScratch) int64 {
+	if s.nClosed > 0 {
+		var err error
+		cs.closed, cs.rec, err = db.chunks.chunks(cs.closed[:0], s.closed, int(s.nClosed), math.MinInt64, cs.rec[:0])
+		if err == nil && len(cs.closed) > 0 {
+			return cs.closed[0].c.MinTime()
+		}
+		db.logger.Error("closed head chunks unreadable", "series_id", s.id, "err", err)
+	}
+	if s.head.NumSamples() > 0 {
+		return s.head.MinTime()
+	}
+	return math.MaxInt64
 }
 
 // deleteSeries removes a series that is still empty from every lookup

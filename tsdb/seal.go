@@ -2,6 +2,7 @@ package tsdb
 
 import (
 	"context"
+	"math"
 
 	"github.com/stratus-metrics/stratus/model"
 	"github.com/stratus-metrics/stratus/tsdb/chunkenc"
@@ -23,42 +24,69 @@ func (db *DB) sealLocked(ctx context.Context, cutoff int64) {
 	}
 	db.sealedBefore.Store(boundary)
 	var (
-		scratch []model.Sample
-		sealed  int
+		sc     sealScratch
+		sealed int
 	)
+	// Reading every series' closed chunks is the cost of sealing a window;
+	// when no closed chunk is of a window being sealed, skip it.
+	sc.noClosed = !db.chunks.holdsBefore(boundary)
 	for s := range db.seriesUpTo(db.nextID.Load()) {
 		if s.id%4096 == 0 && ctx.Err() != nil {
 			return
 		}
+		if s.id%dropPagesEvery == 0 && !sc.noClosed {
+			db.chunks.dropReadPages()
+		}
 		s.mu.Lock()
-		var n int
-		scratch, n = db.sealSeriesLocked(s, boundary, scratch)
+		sealed += db.sealSeriesLocked(s, boundary, &sc)
 		s.mu.Unlock()
-		sealed += n
 	}
+	// Every series is sealed up to boundary, so no series refers to a
+	// closed head chunk of an earlier window any more.
+	db.chunks.release(boundary)
+	db.chunks.dropReadPages()
 	db.m.blocksSealed.Add(float64(sealed))
 	if sealed > 0 {
 		db.logger.Debug("sealed windows", "before", boundary, "blocks", sealed)
 	}
 }
 
+// sealScratch holds the buffers sealing reuses from series to series.
+type sealScratch struct {
+	samples  []model.Sample
+	chunks   chunkScratch
+	noClosed bool // no closed head chunk is of a window before the boundary
+}
+
 // sealSeriesLocked seals the series' samples older than boundary into
 // blocks, one per window (more for a window with over MaxBlockSamples
-// samples), and returns how many blocks it built. scratch is
-// a reusable buffer, returned for the next call.
-func (db *DB) sealSeriesLocked(s *memSeries, boundary int64, scratch []model.Sample) ([]model.Sample, int) {
-	scratch = scratch[:0]
-	nChunks := 0
-	for _, c := range s.chunks {
-		if c.window >= boundary {
-			break
+// samples), and returns how many blocks it built.
+func (db *DB) sealSeriesLocked(s *memSeries, boundary int64, sc *sealScratch) int {
+	scratch := sc.samples[:0]
+	defer func() { sc.samples = scratch[:0] }()
+	nClosed, headSealed := 0, false
+	if s.nClosed > 0 && !sc.noClosed {
+		var err error
+		cs := &sc.chunks
+		cs.closed, cs.rec, err = db.chunks.chunks(cs.closed[:0], s.closed, int(s.nClosed), math.MinInt64, cs.rec[:0])
+		for i := 0; i < len(cs.closed) && err == nil && cs.closed[i].window < boundary; i++ {
+			scratch, err = appendChunkRange(scratch, &cs.closed[i].c, &cs.it, math.MinInt64, math.MaxInt64)
+			nClosed++
 		}
-		it := c.c.Iterator(nil)
-		for it.Next() {
-			t, v := it.At()
-			scratch = append(scratch, model.Sample{T: t, V: v})
+		if err != nil {
+			// Only a damaged chunk file gets here. Its chunks cannot be
+			// sealed; drop them rather than stop sealing.
+			db.m.corruptions.Inc()
+			db.logger.Error("closed head chunks unreadable; dropping them", "series_id", s.id, "chunks", s.nClosed, "err", err)
+			scratch, nClosed = scratch[:0], int(s.nClosed)
 		}
-		nChunks++
+	}
+	if s.head.NumSamples() > 0 && db.windowStart(s.head.MaxTime()) < boundary {
+		var err error
+		if scratch, err = appendChunkRange(scratch, &s.head, &sc.chunks.it, math.MinInt64, math.MaxInt64); err != nil {
+			panic("BUG: open head chunk does not decode: " + err.Error())
+		}
+		headSealed = true
 	}
 	if s.hasPending && s.pending.T < boundary {
 		scratch = append(scratch, s.pending)
@@ -68,8 +96,19 @@ func (db *DB) sealSeriesLocked(s *memSeries, boundary int64, scratch []model.Sam
 	for nOOO < len(s.ooo) && s.ooo[nOOO].T < boundary {
 		nOOO++
 	}
+	if nClosed > 0 {
+		s.nClosed -= uint32(nClosed)
+		if s.nClosed == 0 {
+			s.closed = 0
+		}
+	}
+	if headSealed {
+		// The series may get no more samples: let the buffer go.
+		s.head = chunkenc.XORChunk{}
+		s.head.Reset()
+	}
 	if len(scratch) == 0 && nOOO == 0 {
-		return scratch, 0
+		return 0
 	}
 	if nOOO > 0 {
 		merged := mergeSamples(make([]model.Sample, 0, len(scratch)+nOOO), scratch, s.ooo[:nOOO])
@@ -78,10 +117,6 @@ func (db *DB) sealSeriesLocked(s *memSeries, boundary int64, scratch []model.Sam
 		if len(s.ooo) == 0 {
 			s.ooo = nil
 		}
-	}
-	s.chunks = append(s.chunks[:0], s.chunks[nChunks:]...)
-	if len(s.chunks) == 0 {
-		s.chunks = nil
 	}
 
 	built := 0
@@ -104,5 +139,5 @@ func (db *DB) sealSeriesLocked(s *memSeries, boundary int64, scratch []model.Sam
 		built++
 		start = end
 	}
-	return scratch, built
+	return built
 }

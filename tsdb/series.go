@@ -12,13 +12,14 @@ import (
 
 // memSeries is one series in memory: its identity and all its samples.
 //
-// Samples live in three places, oldest first: sealed blocks (one per closed
-// time window, compact and immutable), head chunks (Gorilla-encoded, one or
-// more per open window) and the pending sample (the newest sample, kept
-// unencoded so that a second write with the same timestamp can replace it:
-// last write wins). Samples that arrive out of order within the
-// out-of-order window are kept in ooo, sorted, and override an encoded
-// sample with the same timestamp when read or sealed.
+// Samples live in four places, oldest first: sealed blocks (one per closed
+// time window, compact and immutable), closed head chunks (Gorilla-encoded,
+// in the chunk log; see head_chunks.go), the open head chunk (appended to,
+// in memory) and the pending sample (the newest sample, kept unencoded so
+// that a second write with the same timestamp can replace it: last write
+// wins). Samples that arrive out of order within the out-of-order window
+// are kept in ooo, sorted, and override an encoded sample with the same
+// timestamp when read or sealed.
 type memSeries struct {
 	id uint32
 
@@ -31,14 +32,23 @@ type memSeries struct {
 
 	mu sync.Mutex // guards every field below
 
-	// The fields are ordered so that the struct has no padding: 144
-	// bytes, a size class of its own, instead of 160.
+	// The fields are ordered so that the struct has no padding.
 	hasPending bool
 	deleted    bool // removed by retention; appenders must look the series up again
-	pending    model.Sample
+	// nClosed is how many closed head chunks the series has; closed is the
+	// newest one's reference (0 when there are none). Walking back nClosed
+	// records from it visits them newest first; sealing drops the oldest
+	// by lowering nClosed.
+	nClosed uint32
+	closed  chunkRef
+	pending model.Sample
 
 	blocks []sealedBlock // sorted by time, one per window
-	chunks []headChunk   // sorted by time; only the last one is appended to
+
+	// head is the open head chunk, of the window its first sample is in;
+	// empty (no samples) when the series has no encoded sample after its
+	// closed chunks. It keeps its buffer when it is closed and reset.
+	head chunkenc.XORChunk
 
 	ooo []model.Sample // sorted by T, unique T
 
@@ -52,14 +62,10 @@ type sealedBlock struct {
 	data       []byte
 }
 
-// headChunk is a Gorilla chunk of samples of one window.
-type headChunk struct {
-	window int64 // start of the window the samples belong to
-	c      *chunkenc.XORChunk
-}
-
 func newMemSeries(id uint32, key string) *memSeries {
-	return &memSeries{id: id, key: key, minT: math.MaxInt64, maxT: math.MinInt64}
+	s := &memSeries{id: id, key: key, minT: math.MaxInt64, maxT: math.MinInt64}
+	s.head.Reset()
+	return s
 }
 
 // labels decodes the series' labels; they alias s.key.
@@ -73,7 +79,7 @@ func (s *memSeries) labels() model.Labels {
 
 // emptyLocked reports whether the series holds no samples.
 func (s *memSeries) emptyLocked() bool {
-	return len(s.blocks) == 0 && len(s.chunks) == 0 && !s.hasPending && len(s.ooo) == 0
+	return len(s.blocks) == 0 && s.nClosed == 0 && s.head.NumSamples() == 0 && !s.hasPending && len(s.ooo) == 0
 }
 
 // seriesTable maps series ids to series without locks on the read path: a

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"math"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/stratus-metrics/stratus/model"
@@ -50,11 +51,21 @@ func (db *DB) snapshotHeadLocked() {
 	var n int
 	size, err := db.writeFileAtomic(filepath.Join(db.dir, headSnapshotName), func(w *bufio.Writer) error {
 		w.Write(ckptHeader(headSnapshotMagic, db.sealedBefore.Load(), int64(seg), uint32(count)))
-		var entry, payload []byte
+		var (
+			entry, payload []byte
+			cs             chunkScratch
+			err            error
+		)
 		for s := range db.seriesUpTo(last) {
+			if s.id%dropPagesEvery == 0 {
+				db.chunks.dropReadPages()
+			}
 			s.mu.Lock()
-			payload = appendHeadState(payload[:0], s)
+			payload, err = db.appendHeadState(payload[:0], s, &cs)
 			s.mu.Unlock()
+			if err != nil {
+				return err
+			}
 			entry = appendEntry(entry[:0], s.id, payload)
 			if _, err := w.Write(entry); err != nil {
 				return err
@@ -68,6 +79,7 @@ func (db *DB) snapshotHeadLocked() {
 		db.logger.Error("head snapshot failed; will retry", "err", err)
 		return
 	}
+	db.chunks.dropReadPages()
 	db.ckpt.lastSnapshot = db.opts.Now()
 	db.m.snapshotBytes.Set(float64(size))
 	db.m.snapshotDuration.Observe(time.Since(start).Seconds())
@@ -78,17 +90,32 @@ func (db *DB) snapshotHeadLocked() {
 }
 
 // appendHeadState encodes a series' key and head: uvarint key length, key,
-// uvarint chunk count, per chunk varint window start and the chunk state,
-// a pending flag (0/1) with varint timestamp and 8-byte value, and uvarint
-// out-of-order count with varint timestamp and 8-byte value each. The
-// caller holds s.mu.
-func appendHeadState(dst []byte, s *memSeries) []byte {
+// uvarint chunk count, per chunk (closed ones, then the open one) varint
+// window start and the chunk state, a pending flag (0/1) with varint
+// timestamp and 8-byte value, and uvarint out-of-order count with varint
+// timestamp and 8-byte value each. The caller holds s.mu.
+func (db *DB) appendHeadState(dst []byte, s *memSeries, cs *chunkScratch) ([]byte, error) {
 	dst = binary.AppendUvarint(dst, uint64(len(s.key)))
 	dst = append(dst, s.key...)
-	dst = binary.AppendUvarint(dst, uint64(len(s.chunks)))
-	for _, c := range s.chunks {
-		dst = binary.AppendVarint(dst, c.window)
-		dst = chunkenc.AppendXORChunkState(dst, c.c)
+	n := int(s.nClosed)
+	if s.head.NumSamples() > 0 {
+		n++
+	}
+	dst = binary.AppendUvarint(dst, uint64(n))
+	if s.nClosed > 0 {
+		var err error
+		cs.closed, cs.rec, err = db.chunks.chunks(cs.closed[:0], s.closed, int(s.nClosed), math.MinInt64, cs.rec[:0])
+		if err != nil {
+			return dst, fmt.Errorf("read closed head chunks of series %d: %w", s.id, err)
+		}
+		for i := range cs.closed {
+			dst = binary.AppendVarint(dst, cs.closed[i].window)
+			dst = chunkenc.AppendXORChunkState(dst, &cs.closed[i].c)
+		}
+	}
+	if s.head.NumSamples() > 0 {
+		dst = binary.AppendVarint(dst, db.windowStart(s.head.MaxTime()))
+		dst = chunkenc.AppendXORChunkState(dst, &s.head)
 	}
 	if s.hasPending {
 		dst = append(dst, 1)
@@ -100,7 +127,7 @@ func appendHeadState(dst []byte, s *memSeries) []byte {
 	for _, o := range s.ooo {
 		dst = appendSample(dst, o)
 	}
-	return dst
+	return dst, nil
 }
 
 func appendSample(dst []byte, smp model.Sample) []byte {
@@ -122,6 +149,12 @@ type headState struct {
 	chunks  []headChunk
 	pending *model.Sample
 	ooo     []model.Sample
+}
+
+// headChunk is a head chunk of a snapshot and the start of its window.
+type headChunk struct {
+	window int64
+	c      *chunkenc.XORChunk
 }
 
 var errBadHeadState = errors.New("malformed head state")
@@ -210,12 +243,18 @@ func (db *DB) loadHeadSnapshot() (int, uint32, error) {
 			continue
 		}
 		s.mu.Lock()
-		for _, c := range hs.chunks {
-			if c.window+db.opts.BlockDuration.Milliseconds() <= sealedBefore || c.c.NumSamples() == 0 {
-				continue
-			}
-			s.chunks = append(s.chunks, c)
+		kept := slices.DeleteFunc(hs.chunks, func(c headChunk) bool {
+			return c.window+db.opts.BlockDuration.Milliseconds() <= sealedBefore || c.c.NumSamples() == 0
+		})
+		for i, c := range kept {
 			s.minT, s.maxT = min(s.minT, c.c.MinTime()), max(s.maxT, c.c.MaxTime())
+			if i < len(kept)-1 {
+				// All but the newest are closed: to the chunk log.
+				s.closed = db.chunks.add(s.closed, c.window, c.c)
+				s.nClosed++
+			} else {
+				s.head = *c.c
+			}
 		}
 		if p := hs.pending; p != nil && p.T >= sealedBefore {
 			s.pending, s.hasPending = *p, true

@@ -255,6 +255,10 @@ type xorIterator struct {
 
 func (it *xorIterator) reset(b []byte, n int) {
 	it.r.reset(b)
+	// The fast path may load bytes past the stream, within b's capacity,
+	// as long as the sample it decodes ends within the stream; near the
+	// end of a chunk with spare capacity that saves the slow path.
+	it.r.b = b[:cap(b)]
 	it.n, it.i = n, 0
 	it.t, it.tDelta = 0, 0
 	it.vals.reset(0)
@@ -266,6 +270,10 @@ func (it *xorIterator) reset(b []byte, n int) {
 // loads: two 9-byte windows, the second at most 3 bytes after the first
 // (the timestamp takes at most 24 bits there).
 const fastTail = 12
+
+// XORReadAhead is how many readable bytes past a stream let an iterator
+// decode every sample on its fast path (see ViewXORChunkState).
+const XORReadAhead = fastTail
 
 // Next decodes the next sample. Away from the end of the stream it reads
 // the sample from two 64-bit windows with no per-field bounds or length
@@ -300,26 +308,34 @@ func (it *xorIterator) Next() bool {
 	s = s[q0>>3&3:]
 	o = q0 & 7
 	q := binary.BigEndian.Uint64(s)<<o | uint64(s[8])>>(8-o)
+	// The new value state is committed only once the sample is known to
+	// end within the stream: bits loaded from spare capacity past it must
+	// not be decoded as a sample (nextSlow reports the truncation).
+	prev, lead, trail := it.vals.prev, it.vals.leading, it.vals.trailing
 	switch {
 	case q>>63 == 0:
 		n++
 	case q>>62 == 0b10:
-		m := 64 - uint64(it.vals.leading) - uint64(it.vals.trailing)
-		if it.vals.leading == noWindow || m > 62 {
+		m := 64 - uint64(lead) - uint64(trail)
+		if lead == noWindow || m > 62 {
 			return it.nextSlow()
 		}
-		it.vals.prev ^= q << 2 >> (64 - m) << it.vals.trailing
+		prev ^= q << 2 >> (64 - m) << trail
 		n += 2 + m
 	default:
-		lead, sig := uint8(q>>57)&31, uint8(q>>51)&63
-		if sig == 0 || sig > 51 || lead+sig > 64 {
+		l, sig := uint8(q>>57)&31, uint8(q>>51)&63
+		if sig == 0 || sig > 51 || l+sig > 64 {
 			return it.nextSlow()
 		}
 		m := uint64(sig)
-		it.vals.leading, it.vals.trailing = lead, 64-lead-sig
-		it.vals.prev ^= q << 13 >> (64 - m) << it.vals.trailing
+		lead, trail = l, 64-l-sig
+		prev ^= q << 13 >> (64 - m) << trail
 		n += 13 + m
 	}
+	if pos+n > it.r.end {
+		return it.nextSlow()
+	}
+	it.vals.prev, it.vals.leading, it.vals.trailing = prev, lead, trail
 	it.r.pos = pos + n
 	it.tDelta += uint64(dod)
 	it.t = int64(uint64(it.t) + it.tDelta)

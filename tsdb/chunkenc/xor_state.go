@@ -25,8 +25,28 @@ func AppendXORChunkState(dst []byte, c *XORChunk) []byte {
 // padding bits, window) but trusts the stream's bits: callers protect the
 // bytes with a checksum. The chunk copies what it keeps.
 func ReadXORChunkState(b []byte) (*XORChunk, []byte, error) {
-	fail := func(what string) (*XORChunk, []byte, error) {
-		return nil, nil, fmt.Errorf("read head chunk state: %s: %w", what, ErrCorruptChunk)
+	v, rest, err := ViewXORChunkState(b, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	c := v
+	c.b = append(make([]byte, 0, max(32, len(v.b)+writeHeadroom)), v.b...)
+	return &c, rest, nil
+}
+
+// ViewXORChunkState is ReadXORChunkState without the copy: the chunk's
+// stream aliases b, which must stay unchanged while the chunk is in use. It
+// is for reading a closed chunk in place (Iterator, MinTime, MaxTime,
+// NumSamples), for instance from a file mapped read-only.
+//
+// readAhead is how many bytes of b after the state the view's iterator may
+// load (never use) to decode the last samples on its fast path; b must
+// hold them. With readAhead 0 an Append to the view never writes into b
+// (the stream has no spare capacity, so the first write copies it); with
+// more, the view must not be appended to.
+func ViewXORChunkState(b []byte, readAhead int) (XORChunk, []byte, error) {
+	fail := func(what string) (XORChunk, []byte, error) {
+		return XORChunk{}, nil, fmt.Errorf("read head chunk state: %s: %w", what, ErrCorruptChunk)
 	}
 	n, k := binary.Uvarint(b)
 	if k <= 0 || n > 1<<31 {
@@ -63,8 +83,11 @@ func ReadXORChunkState(b []byte) (*XORChunk, []byte, error) {
 	case leading != noWindow && (leading > 64 || trailing > 64 || int(leading)+int(trailing) > 64):
 		return fail("xor window")
 	}
-	c := &XORChunk{
-		b:         append(make([]byte, 0, max(32, len(stream)+writeHeadroom)), stream...),
+	if readAhead < 0 || len(b) < readAhead {
+		return fail("read-ahead past the end")
+	}
+	c := XORChunk{
+		b:         stream[: len(stream) : len(stream)+readAhead],
 		n:         int(n),
 		maxt:      maxt,
 		tDelta:    tDelta,
