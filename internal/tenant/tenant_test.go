@@ -13,7 +13,7 @@ import (
 	"github.com/stratus-metrics/stratus/tsdb"
 )
 
-func openStore(t *testing.T) *tsdb.DB {
+func openStore(t testing.TB) *tsdb.DB {
 	t.Helper()
 	db, err := tsdb.Open("", tsdb.DefaultOptions(), nil, nil)
 	if err != nil {
