@@ -89,6 +89,9 @@ func (a *API) Register(r *mux.Router) {
 				return
 			}
 			writeSuccess(w, res)
+			if res.release != nil {
+				res.release()
+			}
 		}).Methods(http.MethodGet, http.MethodPost)
 	}
 }
@@ -129,6 +132,7 @@ type apiResult struct {
 	data     any
 	err      *apiError
 	warnings []string
+	release  func() // called once the answer is written, when not nil
 }
 
 func invalidParam(err error, name string) apiResult {
@@ -219,7 +223,7 @@ func limitedQueryResult(qr *Result, limit int) apiResult {
 	if cut {
 		warnings = append(slices.Clip(warnings), truncatedWarning)
 	}
-	return apiResult{data: queryData{v}, warnings: warnings}
+	return apiResult{data: queryData{v}, warnings: warnings, release: qr.Close}
 }
 
 func (a *API) queryContext(r *http.Request) (context.Context, context.CancelFunc, apiResult) {

@@ -97,9 +97,11 @@ func BenchmarkQueryVsPrometheus(b *testing.B) {
 	for _, q := range querytest.BenchQueries {
 		b.Run(q.Name, func(b *testing.B) {
 			ours := func() {
-				if _, err := e.ours.Range(ctx, q.Expr, start, end, step); err != nil {
+				res, err := e.ours.Range(ctx, q.Expr, start, end, step)
+				if err != nil {
 					b.Fatal(err)
 				}
+				res.Close() // as Prometheus' side closes its query
 			}
 			prom := func() {
 				pq, err := e.pe.NewRangeQuery(ctx, e.prom, nil, q.Expr, start, end, step)

@@ -278,7 +278,7 @@ func (ev *evaluator) binopOneToOne(e *parser.BinaryExpr, lhs, rhs Matrix) (Matri
 			}
 		}
 		if w > 0 {
-			out[k] = Series{Metric: out[pi].Metric, Floats: lf[:w:w]}
+			out[k] = Series{Metric: out[pi].Metric, Floats: lf[:w]} // the capacity stays for recycling
 			used[p.l] = true
 			k++
 		}

@@ -154,6 +154,19 @@ type Result struct {
 	Stats    Stats
 }
 
+// Close hands the result's point arrays back to the engine for later
+// queries to reuse, and empties the result, which must not be used
+// afterwards. Calling it is optional: it spares the allocator and the
+// garbage collector when the caller is done with a large result (the
+// HTTP API calls it once the answer is written), as Prometheus' own
+// Query.Close does.
+func (r *Result) Close() {
+	if m, ok := r.Value.(Matrix); ok {
+		recycleMatrix(m)
+	}
+	r.Value = nil
+}
+
 // engineParser accepts the experimental functions we implement
 // (double_exponential_smoothing, mad_over_time, limitk, ...); the shared
 // promql parser stays conservative for selectors.

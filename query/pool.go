@@ -6,14 +6,22 @@ import "sync"
 // benchmark queries named them: the step-sized point arrays of streamed
 // aggregations, which a binary operation frees as soon as it has combined
 // two of them (the join's right-hand side is 1,000 groups x 121 steps,
-// 2 MB), and the chunks of parallel evaluation. A Grafana dashboard runs
+// 2 MB) and a result's Close frees once its answer is written, and the
+// chunks of parallel evaluation. A Grafana dashboard runs
 // the same queries again and again; reusing these keeps the garbage
 // collector from collecting and the allocator from zeroing them each time.
 // Both pools are typed; the arrays travel in batches so that returning a
 // thousand of them is one Put.
 
 // pointArrays is a batch of point arrays nothing references any more.
-type pointArrays struct{ free [][]FPoint }
+type pointArrays struct {
+	free   [][]FPoint
+	points int // their total capacity
+}
+
+// maxPooledPoints bounds the points a batch keeps (64 MB): a query that
+// frees more leaves the rest to the garbage collector.
+const maxPooledPoints = 4 << 20
 
 var pointArraysPool = sync.Pool{New: func() any { return new(pointArrays) }}
 
@@ -24,6 +32,7 @@ func (b *pointArrays) take(n int) []FPoint {
 		last := b.free[len(b.free)-1]
 		b.free[len(b.free)-1] = nil
 		b.free = b.free[:len(b.free)-1]
+		b.points -= cap(last)
 		if cap(last) >= n {
 			return last[:n]
 		}
@@ -31,13 +40,15 @@ func (b *pointArrays) take(n int) []FPoint {
 	return make([]FPoint, n)
 }
 
-// recycle adds the point arrays of m's series, which the caller owns and
-// will not read again, to the pool.
+// recycleMatrix adds the point arrays of m's series, which the caller
+// owns and will not read again, to the pool, and clears them from m.
+// Arrays of different series must not overlap.
 func recycleMatrix(m Matrix) {
 	b := pointArraysPool.Get().(*pointArrays)
 	for i := range m {
-		if cap(m[i].Floats) > 0 {
+		if c := cap(m[i].Floats); c > 0 && b.points+c <= maxPooledPoints {
 			b.free = append(b.free, m[i].Floats)
+			b.points += c
 		}
 		m[i].Floats = nil
 	}
