@@ -7,18 +7,16 @@ import (
 	"github.com/stratus-metrics/stratus/model"
 )
 
-// appendValue encodes a query result exactly as Prometheus' API does:
-// timestamps as seconds with millisecond decimals, values as strings.
-func appendValue(b []byte, v Value) []byte { return appendValueFlushing(b, v, nil) }
-
 // flushSize is how much encoded JSON a response holds before it is
 // written out.
 const flushSize = 64 << 10
 
-// appendValueFlushing is appendValue for a response written as it is
-// encoded: between series, once b holds flushSize bytes, it passes b to
-// flush (when not nil) and continues in what flush returns, so that a
-// large result is never held encoded as a whole.
+// appendValueFlushing encodes a query result exactly as Prometheus' API
+// does: timestamps as seconds with millisecond decimals, values as
+// strings. For a response written as it is encoded, it passes b to flush
+// (when not nil) between series once b holds flushSize bytes, and
+// continues in what flush returns, so that a large result is never held
+// encoded as a whole.
 func appendValueFlushing(b []byte, v Value, flush func([]byte) []byte) []byte {
 	switch v := v.(type) {
 	case Vector:

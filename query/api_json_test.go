@@ -30,7 +30,7 @@ func TestWriteQueryDataMatchesEncodingJSON(t *testing.T) {
 	}{
 		{"matrix flushed many times", big, nil},
 		{"empty matrix", Matrix{}, nil},
-		{"vector", Vector{{Metric: big[1].Metric, T: 1500, F: 1e-7}, {Metric: model.Labels{}, T: 0, F: -0.0}}, []string{"PromQL info: <careful>"}},
+		{"vector", Vector{{Metric: big[1].Metric, T: 1500, F: 1e-7}, {Metric: model.Labels{}, T: 0, F: math.Copysign(0, -1)}}, []string{"PromQL info: <careful>"}},
 		{"long vector", func() Vector {
 			var v Vector
 			for _, s := range big {

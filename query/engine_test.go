@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,10 +15,12 @@ import (
 )
 
 // countingQuerier counts Select and Iterator calls, to check that a query
-// decodes each series once however many steps it has.
+// decodes each series once however many steps it has. Series are read on
+// several goroutines, so Iterator counts atomically.
 type countingQuerier struct {
 	*querytest.MemQuerier
-	selects, iterators int
+	selects   int
+	iterators atomic.Int64
 }
 
 type countingSeries struct {
@@ -26,7 +29,7 @@ type countingSeries struct {
 }
 
 func (s countingSeries) Iterator(r model.SampleIterator) model.SampleIterator {
-	s.q.iterators++
+	s.q.iterators.Add(1)
 	return s.Series.Iterator(r)
 }
 
@@ -64,8 +67,8 @@ func TestEngineDecodesEachSeriesOnce(t *testing.T) {
 	if got := len(res.Value.(Matrix)[0].Floats); got != 301 {
 		t.Errorf("%d points, want 301", got)
 	}
-	if cq.selects != 2 || cq.iterators != 10 {
-		t.Errorf("%d selects and %d iterators for 2 selectors over 5 series and 301 steps; want 2 and 10", cq.selects, cq.iterators)
+	if cq.selects != 2 || cq.iterators.Load() != 10 {
+		t.Errorf("%d selects and %d iterators for 2 selectors over 5 series and 301 steps; want 2 and 10", cq.selects, cq.iterators.Load())
 	}
 	if res.Stats.Series != 10 || res.Stats.Samples == 0 {
 		t.Errorf("stats %+v", res.Stats)

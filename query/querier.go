@@ -12,7 +12,10 @@ import (
 )
 
 // Querier is the read side of the store. Times are milliseconds, both
-// bounds inclusive. Implementations are safe for concurrent use.
+// bounds inclusive. Implementations are safe for concurrent use, and so
+// are the series a Select returns: the engine reads different series of
+// one set on several goroutines at once (each series on one goroutine,
+// with its own iterator), while it walks the set on the query's.
 type Querier interface {
 	// Select returns the series matching all matchers with samples in
 	// [mint, maxt], sorted by labels; their iterators are limited to the
