@@ -82,6 +82,16 @@ type request struct {
 	// Scratch space for decoders.
 	symbols []string
 	scratch []byte
+
+	// Series references (refcache.go), when useRefs: refKeys parallels
+	// batch with each series' key, and refs with the references handed
+	// to AppendRefs. seriesKey is the hash of the label bytes of the
+	// series being built, when seriesKeyOK.
+	useRefs     bool
+	refs        []uint64
+	refKeys     []pendingRef
+	seriesKey   refKey
+	seriesKeyOK bool
 }
 
 func (h *Handler) newRequest(format, rowKind string) *request {
@@ -130,6 +140,8 @@ func (r *request) release() {
 		scratch:    r.scratch[:0],
 		errs:       r.errs[:0],
 		rejectedBy: r.rejectedBy,
+		refs:       r.refs[:0],
+		refKeys:    r.refKeys[:0],
 		h:          r.h,
 	}
 	if cap(r.raw) > maxPooledBytes {
@@ -149,6 +161,7 @@ func (r *request) startSeries() {
 	r.labelStart = len(r.labels)
 	r.sampleStart = len(r.samples)
 	r.labelsASCII = false
+	r.seriesKeyOK = false
 }
 
 func (r *request) addLabel(name, value string) {
@@ -229,6 +242,8 @@ func (r *request) finishSeries(row int) {
 		return
 	}
 	r.seriesInReq++
+	// Labels are validated even for a series with a reference: the store
+	// falls back to them if the reference's series is gone.
 	ls, err := r.h.validateLabels(model.Labels(r.labels[r.labelStart:]), r.labelsASCII)
 	if err != nil {
 		reason := reasonInvalidLabels
@@ -240,6 +255,7 @@ func (r *request) finishSeries(row int) {
 		return
 	}
 	r.labels = r.labels[:r.labelStart+len(ls)]
+
 	// Drop samples outside the window, compacting in place.
 	samples := r.samples[r.sampleStart:]
 	kept := samples[:0]
@@ -266,6 +282,9 @@ func (r *request) finishSeries(row int) {
 		Samples: kept[:len(kept):len(kept)],
 	})
 	r.origins = append(r.origins, row)
+	if r.useRefs {
+		r.refKeys = append(r.refKeys, pendingRef{key: r.seriesKey, keyed: r.seriesKeyOK})
+	}
 	if len(r.batch) >= r.h.cfg.BatchSeries {
 		r.flush()
 	}
@@ -282,8 +301,24 @@ func (r *request) flush() {
 		r.origins = r.origins[:0]
 		r.labels = r.labels[:0]
 		r.samples = r.samples[:0]
+		r.refs = r.refs[:0]
+		r.refKeys = r.refKeys[:0]
 	}()
-	res, err := r.h.app.Append(r.batch)
+	var (
+		res model.AppendResult
+		err error
+	)
+	if r.useRefs {
+		r.h.refs.lookup(r.refKeys)
+		for _, p := range r.refKeys {
+			r.refs = append(r.refs, p.ref)
+		}
+		if res, err = r.h.refApp.AppendRefs(r.batch, r.refs); err == nil {
+			r.h.refs.store(r.refKeys, r.refs)
+		}
+	} else {
+		res, err = r.h.app.Append(r.batch)
+	}
 	if err != nil {
 		n := 0
 		for _, ts := range r.batch {

@@ -28,7 +28,10 @@
 //	  -> batch of at most Config.BatchSeries series, whose label, sample and
 //	     series slices come from one pooled arena per request
 //	  -> Appender.Append, once per batch; per-sample rejections come back in
-//	     model.AppendResult and are reported like decoding errors
+//	     model.AppendResult and are reported like decoding errors. Remote
+//	     write 1.0 uses RefAppender.AppendRefs when the store offers it,
+//	     with the store's references of series it has seen, by a hash of
+//	     their label bytes (refcache.go), so known series skip its lookup
 //	  -> response in the format's own dialect: remote write 204/400/429/503,
 //	     Atlas 200/202/400, Influx 204/400 JSON, OTLP 200 with
 //	     partial_success, and so on (see each handler's doc comment).

@@ -18,9 +18,14 @@ import (
 // safe for concurrent use; per-request state comes from pools.
 type Handler struct {
 	app Appender
-	cfg Config
-	log *slog.Logger
-	m   *metrics
+	// refApp is app when it is a RefAppender, and refs the series
+	// references remote write uses with it (refcache.go); both nil
+	// otherwise.
+	refApp RefAppender
+	refs   *refCache
+	cfg    Config
+	log    *slog.Logger
+	m      *metrics
 	// now is time.Now outside tests; it sets the receive time of samples
 	// without a timestamp and the timestamp window.
 	now func() time.Time
@@ -51,6 +56,9 @@ func NewHandler(app Appender, cfg Config, reg prometheus.Registerer, logger *slo
 		m:          newMetrics(reg),
 		now:        time.Now,
 		atlasChars: chars,
+	}
+	if ra, ok := app.(RefAppender); ok {
+		h.refApp, h.refs = ra, newRefCache()
 	}
 	h.zstds.New = func() any {
 		d, err := zstd.NewReader(nil,

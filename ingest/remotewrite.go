@@ -53,6 +53,7 @@ func (h *Handler) serveRemoteWrite(w http.ResponseWriter, hr *http.Request, r *r
 	if r.format == formatRemoteWriteV2 {
 		err = r.decodeRemoteWriteV2(body)
 	} else {
+		r.useRefs = h.refs != nil
 		err = r.decodeRemoteWrite(body)
 	}
 	r.flush()
@@ -255,6 +256,9 @@ func (r *request) readRW1SeriesFast(s string, base, b []byte) (histograms int, o
 		}
 	}
 	r.labelsASCII = !labelsLate && isASCII(msg[:labelsEnd])
+	if r.useRefs && !labelsLate && labelsEnd > 0 {
+		r.seriesKey, r.seriesKeyOK = r.h.refs.key(msg[:labelsEnd]), true
+	}
 	return histograms, true
 }
 

@@ -60,6 +60,28 @@ func (db *DB) Append(batch []model.TimeSeries) (model.AppendResult, error) {
 // (all its samples) with that error; wrap model.ErrSeriesLimit for quota
 // errors so that clients are told to retry later.
 func (db *DB) AppendAdmit(batch []model.TimeSeries, admit func(model.Labels) error) (model.AppendResult, error) {
+	return db.appendBatch(batch, nil, admit)
+}
+
+// AppendRefs is Append for callers that remember where their series are,
+// such as an ingest connection whose sender sends the same series request
+// after request. refs has one entry per series of batch: zero, or a
+// reference this DB set for the same labels in an earlier AppendRefs. A
+// non-zero reference is used instead of looking the labels up (their key
+// is not even built), so the caller must be sure that it names these
+// labels. AppendRefs sets refs[i] for every series it stored samples of,
+// for the caller's next batch; a reference whose series retention has
+// removed is looked up again.
+func (db *DB) AppendRefs(batch []model.TimeSeries, refs []uint64) (model.AppendResult, error) {
+	if len(refs) != len(batch) {
+		return model.AppendResult{}, fmt.Errorf("append refs: %d references for %d series", len(refs), len(batch))
+	}
+	return db.appendBatch(batch, refs, nil)
+}
+
+// appendBatch is Append, AppendAdmit and AppendRefs; refs and admit may be
+// nil.
+func (db *DB) appendBatch(batch []model.TimeSeries, refs []uint64, admit func(model.Labels) error) (model.AppendResult, error) {
 	var res model.AppendResult
 	sc := scratchPool.Get().(*appendScratch)
 	defer scratchPool.Put(sc)
@@ -76,16 +98,33 @@ func (db *DB) AppendAdmit(batch []model.TimeSeries, admit func(model.Labels) err
 		if len(ts.Samples) == 0 {
 			continue
 		}
-		sc.key = model.AppendKey(sc.key[:0], ts.Labels)
+		var s *memSeries
+		if refs != nil && refs[i] != 0 && refs[i] <= math.MaxUint32 {
+			s = db.table.get(uint32(refs[i]))
+		}
+		keyBuilt := false
 		for {
-			s, created, err := db.getOrCreate(sc.key, ts.Labels, admit)
-			if err != nil {
-				res.Reject(i, -1, len(ts.Samples), err)
-				db.m.rejected(err, len(ts.Samples))
-				break
-			}
-			if created {
-				res.NewSeries++
+			if s == nil {
+				if !keyBuilt {
+					sc.key = model.AppendKey(sc.key[:0], ts.Labels)
+					keyBuilt = true
+				}
+				var (
+					created bool
+					err     error
+				)
+				s, created, err = db.getOrCreate(sc.key, ts.Labels, admit)
+				if err != nil {
+					res.Reject(i, -1, len(ts.Samples), err)
+					db.m.rejected(err, len(ts.Samples))
+					if refs != nil {
+						refs[i] = 0
+					}
+					break
+				}
+				if created {
+					res.NewSeries++
+				}
 			}
 			var rec *samplesRecord
 			if logging {
@@ -99,9 +138,13 @@ func (db *DB) AppendAdmit(batch []model.TimeSeries, admit func(model.Labels) err
 			if ok {
 				res.Accepted += n
 				maxT = max(maxT, t)
+				if refs != nil {
+					refs[i] = uint64(s.id)
+				}
 				break
 			}
 			// Retention removed the series between lookup and lock: retry.
+			s = nil
 		}
 	}
 	if logging && (!sc.series.empty() || !sc.samples.empty()) {

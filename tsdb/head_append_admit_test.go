@@ -1,9 +1,13 @@
 package tsdb
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/stratus-metrics/stratus/model"
 )
@@ -41,5 +45,57 @@ func TestAppendAdmitAsksOnlyForNewSeries(t *testing.T) {
 	}
 	if got := db.CountSeries(model.MustNewMatcher(model.MatchEqual, "job", "a")); got != 1 {
 		t.Fatalf("CountSeries(job=a) = %d, want 1", got)
+	}
+}
+
+// TestAppendRefs checks that AppendRefs sets a reference for every series
+// it stores, appends by reference without the labels, and looks a series
+// up again once retention has removed the one its reference named.
+func TestAppendRefs(t *testing.T) {
+	db, clock := openTestDB(t, nil)
+	a := model.FromStrings("__name__", "lag_seconds", "country", "pt")
+	b := model.FromStrings("__name__", "lag_seconds", "country", "es")
+	refs := make([]uint64, 2)
+	batch := []model.TimeSeries{
+		{Labels: a, Samples: []model.Sample{{T: t0, V: 1}}},
+		{Labels: b, Samples: []model.Sample{{T: t0, V: 2}}},
+	}
+	res, err := db.AppendRefs(batch, refs)
+	if err != nil || res.Accepted != 2 || res.NewSeries != 2 || refs[0] == 0 || refs[1] == 0 || refs[0] == refs[1] {
+		t.Fatalf("first append: %+v, %v, refs %v", res, err, refs)
+	}
+	// With references the labels are not read: empty ones still land in
+	// the right series.
+	first := slices.Clone(refs)
+	res, err = db.AppendRefs([]model.TimeSeries{
+		{Samples: []model.Sample{{T: t0 + 1000, V: 10}}},
+		{Samples: []model.Sample{{T: t0 + 1000, V: 20}}},
+	}, refs)
+	if err != nil || res.Accepted != 2 || res.NewSeries != 0 || !slices.Equal(refs, first) {
+		t.Fatalf("append by reference: %+v, %v, refs %v (were %v)", res, err, refs, first)
+	}
+	got := query(t, db, math.MinInt64, math.MaxInt64, nameIs("lag_seconds"))
+	if !sameSamples(got[a.String()], []model.Sample{{T: t0, V: 1}, {T: t0 + 1000, V: 10}}) ||
+		!sameSamples(got[b.String()], []model.Sample{{T: t0, V: 2}, {T: t0 + 1000, V: 20}}) {
+		t.Fatalf("stored %v", got)
+	}
+	if _, err := db.AppendRefs(batch, refs[:1]); err == nil {
+		t.Fatal("references of the wrong length accepted")
+	}
+
+	// Retention removes both series; a's stale reference is looked up
+	// again by its labels and gets the new series' reference.
+	clock.Set(time.UnixMilli(t0 + db.opts.Retention.Milliseconds() + 3*7_200_000))
+	db.Maintain(context.Background())
+	if n := db.NumSeries(); n != 0 {
+		t.Fatalf("%d series after retention, want 0", n)
+	}
+	now := clock.Now().UnixMilli()
+	res, err = db.AppendRefs([]model.TimeSeries{{Labels: a, Samples: []model.Sample{{T: now, V: 3}}}}, refs[:1])
+	if err != nil || res.Accepted != 1 || res.NewSeries != 1 || refs[0] == first[0] || refs[0] == 0 {
+		t.Fatalf("append with a stale reference: %+v, %v, ref %d (was %d)", res, err, refs[0], first[0])
+	}
+	if got := query(t, db, now, now, nameIs("lag_seconds")); len(got) != 1 || len(got[a.String()]) != 1 {
+		t.Fatalf("after retention: %v", got)
 	}
 }
