@@ -104,7 +104,8 @@ func (db *DB) deleteSeries(id uint32) bool {
 	s.deleted = true
 	st.deleteLocked(hash, s)
 	db.table.set(id, nil)
-	db.ids.Del(key)
+	hk := idsKey(hash)
+	db.ids.Del(hk[:])
 	s.mu.Unlock()
 	st.mu.Unlock()
 	db.numSeries.Add(-1)
