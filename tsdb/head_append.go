@@ -79,6 +79,12 @@ func (db *DB) AppendRefs(batch []model.TimeSeries, refs []uint64) (model.AppendR
 	return db.appendBatch(batch, refs, nil)
 }
 
+// AppendRefsAdmit is AppendRefs with AppendAdmit's admission control for
+// the series it creates: a tenant's scope uses both.
+func (db *DB) AppendRefsAdmit(batch []model.TimeSeries, refs []uint64, admit func(model.Labels) error) (model.AppendResult, error) {
+	return db.appendBatch(batch, refs, admit)
+}
+
 // appendBatch is Append, AppendAdmit and AppendRefs; refs and admit may be
 // nil.
 func (db *DB) appendBatch(batch []model.TimeSeries, refs []uint64, admit func(model.Labels) error) (model.AppendResult, error) {

@@ -68,6 +68,7 @@ func ValidID(id string) error {
 // tsdb.DB.AppendAdmit).
 type Store interface {
 	AppendAdmit(batch []model.TimeSeries, admit func(model.Labels) error) (model.AppendResult, error)
+	AppendRefsAdmit(batch []model.TimeSeries, refs []uint64, admit func(model.Labels) error) (model.AppendResult, error)
 	Select(ctx context.Context, mint, maxt int64, ms ...*model.Matcher) model.SeriesSet
 	LabelNames(ctx context.Context, mint, maxt int64, ms ...*model.Matcher) ([]string, error)
 	LabelValues(ctx context.Context, name string, mint, maxt int64, ms ...*model.Matcher) ([]string, error)
@@ -221,11 +222,21 @@ func putArena(a *arena) {
 	}
 }
 
-// Append stores batch as the tenant's: each series gets the tenant label
+// Append stores batch as the tenant's; see AppendRefs.
+func (s *Scope) Append(batch []model.TimeSeries) (model.AppendResult, error) {
+	return s.AppendRefs(batch, nil)
+}
+
+// AppendRefs stores batch as the tenant's: each series gets the tenant label
 // (any __tenant__ label the client sent is replaced), new series count
 // against MaxSeries and samples against the ingest rate. The batch is not
 // modified.
-func (s *Scope) Append(batch []model.TimeSeries) (model.AppendResult, error) {
+//
+// refs, when not nil, are the store's references as in the ingest
+// RefAppender contract: the caller (one tenant's ingest handler) learned
+// them from earlier calls of this scope, so they name this tenant's
+// series, and a series with one is neither relabelled nor looked up.
+func (s *Scope) AppendRefs(batch []model.TimeSeries, refs []uint64) (model.AppendResult, error) {
 	if s.bucket.rate > 0 {
 		n := 0
 		for i := range batch {
@@ -245,17 +256,27 @@ func (s *Scope) Append(batch []model.TimeSeries) (model.AppendResult, error) {
 	}
 	a := getArena()
 	defer putArena(a)
+	known := func(i int) bool { return refs != nil && refs[i] != 0 }
 	total := 0
 	for i := range batch {
-		total += len(batch[i].Labels) + 1
+		if !known(i) {
+			total += len(batch[i].Labels) + 1
+		}
 	}
 	a.labels = slices.Grow(a.labels, total)
 	for i := range batch {
+		if known(i) {
+			a.batch = append(a.batch, batch[i]) // the store reads only the samples
+			continue
+		}
 		start := len(a.labels)
 		a.labels = s.appendLabels(a.labels, batch[i].Labels)
 		a.batch = append(a.batch, model.TimeSeries{Labels: a.labels[start:len(a.labels):len(a.labels)], Samples: batch[i].Samples})
 	}
-	return s.st.AppendAdmit(a.batch, s.admit)
+	if refs == nil {
+		return s.st.AppendAdmit(a.batch, s.admit)
+	}
+	return s.st.AppendRefsAdmit(a.batch, refs, s.admit)
 }
 
 // appendLabels appends ls to dst with the tenant label in its sorted place

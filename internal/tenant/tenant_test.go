@@ -196,3 +196,35 @@ func TestValidID(t *testing.T) {
 		}
 	}
 }
+
+// TestScopeAppendRefs: references learned through a scope name the
+// tenant's series, so later batches skip the relabelling and the lookup
+// and still land there.
+func TestScopeAppendRefs(t *testing.T) {
+	db := openStore(t)
+	now := time.Now().UnixMilli()
+	a := NewScope(db, "a", Limits{})
+	refs := make([]uint64, 1)
+	batch := []model.TimeSeries{series(now, 1, "__name__", "m", "job", "x")}
+	if res, err := a.AppendRefs(batch, refs); err != nil || res.Accepted != 1 || refs[0] == 0 {
+		t.Fatalf("first append: %+v %v, ref %d", res, err, refs[0])
+	}
+	batch[0].Samples[0] = model.Sample{T: now + 1000, V: 2}
+	if res, err := a.AppendRefs(batch, refs); err != nil || res.Accepted != 1 {
+		t.Fatalf("append by reference: %+v %v", res, err)
+	}
+	set := a.Select(context.Background(), math.MinInt64, math.MaxInt64, model.MustNewMatcher(model.MatchEqual, model.MetricName, "m"))
+	n := 0
+	for set.Next() {
+		it := set.At().Iterator(nil)
+		for it.Next() {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("tenant a's series holds %d samples, want 2", n)
+	}
+	if got := selectAll(t, NewScope(db, Default, Limits{})); len(got) != 0 {
+		t.Errorf("default tenant sees %v", got)
+	}
+}
