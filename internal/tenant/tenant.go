@@ -235,7 +235,7 @@ func (s *Scope) Append(batch []model.TimeSeries) (model.AppendResult, error) {
 // refs, when not nil, are the store's references as in the ingest
 // RefAppender contract: the caller (one tenant's ingest handler) learned
 // them from earlier calls of this scope, so they name this tenant's
-// series, and a series with one is neither relabelled nor looked up.
+// series, and a series with one is not looked up.
 func (s *Scope) AppendRefs(batch []model.TimeSeries, refs []uint64) (model.AppendResult, error) {
 	if s.bucket.rate > 0 {
 		n := 0
@@ -256,19 +256,15 @@ func (s *Scope) AppendRefs(batch []model.TimeSeries, refs []uint64) (model.Appen
 	}
 	a := getArena()
 	defer putArena(a)
-	known := func(i int) bool { return refs != nil && refs[i] != 0 }
+	// Every series is relabelled, referenced or not: the store looks a
+	// reference's labels up again when retention has removed its series,
+	// and those labels must be the tenant's.
 	total := 0
 	for i := range batch {
-		if !known(i) {
-			total += len(batch[i].Labels) + 1
-		}
+		total += len(batch[i].Labels) + 1
 	}
 	a.labels = slices.Grow(a.labels, total)
 	for i := range batch {
-		if known(i) {
-			a.batch = append(a.batch, batch[i]) // the store reads only the samples
-			continue
-		}
 		start := len(a.labels)
 		a.labels = s.appendLabels(a.labels, batch[i].Labels)
 		a.batch = append(a.batch, model.TimeSeries{Labels: a.labels[start:len(a.labels):len(a.labels)], Samples: batch[i].Samples})
