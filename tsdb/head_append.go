@@ -220,7 +220,7 @@ func (db *DB) appendLocked(s *memSeries, smp model.Sample, sealedBefore int64, r
 			return fmt.Errorf("%w: timestamp %d is older than the series' newest sample %d by more than the out-of-order window %v",
 				model.ErrOutOfOrder, t, s.maxT, db.opts.OutOfOrderWindow)
 		}
-		s.ooo = insertSample(s.ooo, smp)
+		s.setOOOLocked(insertSample(s.oooLocked(), smp))
 		db.m.oooSamples.Inc()
 	}
 	if t < s.minT {

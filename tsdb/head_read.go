@@ -199,15 +199,16 @@ func (s *memSeries) samplesInRange(dst []model.Sample, log *chunkLog, dec *chunk
 	if s.hasPending && s.pending.T >= mint && s.pending.T <= maxt {
 		dst = append(dst, s.pending)
 	}
-	lo, hi := 0, len(s.ooo)
-	for lo < hi && s.ooo[lo].T < mint {
+	ooo := s.oooLocked()
+	lo, hi := 0, len(ooo)
+	for lo < hi && ooo[lo].T < mint {
 		lo++
 	}
-	for hi > lo && s.ooo[hi-1].T > maxt {
+	for hi > lo && ooo[hi-1].T > maxt {
 		hi--
 	}
 	if lo < hi {
-		dst = append(dst[:start], mergeSamples(nil, dst[start:], s.ooo[lo:hi])...)
+		dst = append(dst[:start], mergeSamples(nil, dst[start:], ooo[lo:hi])...)
 	}
 	return dst, nil
 }

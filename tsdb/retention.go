@@ -34,8 +34,8 @@ func (db *DB) retainLocked(ctx context.Context, cutoff int64) {
 				s.minT = s.blocks[0].mint
 			} else {
 				s.minT = min(s.minT, db.headMinTimeLocked(s, &cs))
-				if len(s.ooo) > 0 {
-					s.minT = min(s.minT, s.ooo[0].T)
+				if ooo := s.oooLocked(); len(ooo) > 0 {
+					s.minT = min(s.minT, ooo[0].T)
 				}
 				if s.hasPending {
 					s.minT = min(s.minT, s.pending.T)

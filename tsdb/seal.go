@@ -92,8 +92,9 @@ func (db *DB) sealSeriesLocked(s *memSeries, boundary int64, sc *sealScratch) in
 		scratch = append(scratch, s.pending)
 		s.hasPending = false
 	}
+	ooo := s.oooLocked()
 	nOOO := 0
-	for nOOO < len(s.ooo) && s.ooo[nOOO].T < boundary {
+	for nOOO < len(ooo) && ooo[nOOO].T < boundary {
 		nOOO++
 	}
 	if nClosed > 0 {
@@ -111,12 +112,9 @@ func (db *DB) sealSeriesLocked(s *memSeries, boundary int64, sc *sealScratch) in
 		return 0
 	}
 	if nOOO > 0 {
-		merged := mergeSamples(make([]model.Sample, 0, len(scratch)+nOOO), scratch, s.ooo[:nOOO])
+		merged := mergeSamples(make([]model.Sample, 0, len(scratch)+nOOO), scratch, ooo[:nOOO])
 		scratch = merged
-		s.ooo = append(s.ooo[:0], s.ooo[nOOO:]...)
-		if len(s.ooo) == 0 {
-			s.ooo = nil
-		}
+		s.setOOOLocked(append(ooo[:0], ooo[nOOO:]...))
 	}
 
 	built := 0

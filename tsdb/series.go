@@ -50,7 +50,10 @@ type memSeries struct {
 	// closed chunks. It keeps its buffer when it is closed and reset.
 	head chunkenc.XORChunk
 
-	ooo []model.Sample // sorted by T, unique T
+	// ooo holds samples stored out of order, sorted by T with unique T;
+	// nil when there are none, which is almost always, so it costs a
+	// pointer rather than a slice header.
+	ooo *[]model.Sample
 
 	minT, maxT int64 // bounds of all samples held; maxT is the newest timestamp
 }
@@ -77,9 +80,29 @@ func (s *memSeries) labels() model.Labels {
 	return ls
 }
 
+// oooLocked returns the out-of-order samples; the caller holds s.mu.
+func (s *memSeries) oooLocked() []model.Sample {
+	if s.ooo == nil {
+		return nil
+	}
+	return *s.ooo
+}
+
+// setOOOLocked replaces the out-of-order samples; the caller holds s.mu.
+func (s *memSeries) setOOOLocked(ss []model.Sample) {
+	switch {
+	case len(ss) == 0:
+		s.ooo = nil
+	case s.ooo == nil:
+		s.ooo = &ss
+	default:
+		*s.ooo = ss
+	}
+}
+
 // emptyLocked reports whether the series holds no samples.
 func (s *memSeries) emptyLocked() bool {
-	return len(s.blocks) == 0 && s.nClosed == 0 && s.head.NumSamples() == 0 && !s.hasPending && len(s.ooo) == 0
+	return len(s.blocks) == 0 && s.nClosed == 0 && s.head.NumSamples() == 0 && !s.hasPending && s.ooo == nil
 }
 
 // seriesTable maps series ids to series without locks on the read path: a

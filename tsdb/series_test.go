@@ -2,6 +2,7 @@ package tsdb
 
 import (
 	"testing"
+	"unsafe"
 )
 
 // TestStripeHashCollisions files series under one hash, as a 64-bit hash
@@ -42,5 +43,13 @@ func TestStripeHashCollisions(t *testing.T) {
 	check()
 	if len(st.m) != 0 || len(st.collided) != 0 {
 		t.Errorf("empty stripe holds %v and %v", st.m, st.collided)
+	}
+}
+
+// TestMemSeriesSize keeps the per-series struct within its size class:
+// 100k series at 176 bytes are 1.6 MB less heap than at 192.
+func TestMemSeriesSize(t *testing.T) {
+	if n := unsafe.Sizeof(memSeries{}); n > 176 {
+		t.Errorf("memSeries is %d bytes, want at most 176 (the 176-byte size class)", n)
 	}
 }

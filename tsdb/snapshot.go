@@ -123,8 +123,9 @@ func (db *DB) appendHeadState(dst []byte, s *memSeries, cs *chunkScratch) ([]byt
 	} else {
 		dst = append(dst, 0)
 	}
-	dst = binary.AppendUvarint(dst, uint64(len(s.ooo)))
-	for _, o := range s.ooo {
+	ooo := s.oooLocked()
+	dst = binary.AppendUvarint(dst, uint64(len(ooo)))
+	for _, o := range ooo {
 		dst = appendSample(dst, o)
 	}
 	return dst, nil
@@ -260,12 +261,14 @@ func (db *DB) loadHeadSnapshot() (int, uint32, error) {
 			s.pending, s.hasPending = *p, true
 			s.minT, s.maxT = min(s.minT, p.T), max(s.maxT, p.T)
 		}
+		ooo := s.oooLocked()
 		for _, o := range hs.ooo {
 			if o.T >= sealedBefore {
-				s.ooo = append(s.ooo, o)
+				ooo = append(ooo, o)
 				s.minT = min(s.minT, o.T)
 			}
 		}
+		s.setOOOLocked(ooo)
 		s.mu.Unlock()
 	}
 	if cf.damaged != nil {

@@ -15,21 +15,21 @@ import (
 // head of one series: delta-of-delta timestamps and XOR-ed float values,
 // bit-packed (see FORMAT.md, "Head chunk").
 //
-// The store keeps one XORChunk per live series, so it is small: 64 bytes of
-// fixed state (one cache line; the append path touches nothing else but the
-// tail of the buffer) plus a byte slice that starts at 32 bytes and grows by
-// a quarter at a time. The state is flat rather than a bitWriter and an
-// xorState, whose padding would push it past 64 bytes.
+// The store keeps one XORChunk per live series, so it is small: 56 bytes of
+// fixed state (within one cache line; the append path touches nothing else
+// but the tail of the buffer) plus a byte slice that starts at 32 bytes and
+// grows by a quarter at a time. The state is flat rather than a bitWriter
+// and an xorState, whose padding would make it larger.
 //
 // An XORChunk is not safe for concurrent use. Its owner appends under a
 // lock; a reader that wants to iterate while appends go on takes a Clone
 // under that lock and iterates the clone without it.
 type XORChunk struct {
 	b      []byte // the stream, as a bitWriter keeps it
-	n      int
 	maxt   int64
 	tDelta uint64 // last timestamp delta, modulo 2^64
 	prev   uint64 // last value's bits
+	n      uint32 // samples; LoadXORChunk and ReadXORChunkState refuse more
 
 	xorWindow
 	free uint8 // unused low bits in b[len(b)-1]
@@ -158,7 +158,7 @@ func (c *XORChunk) appendWide(dod int64, tc uint64, tn uint, hdr uint64, hn uint
 }
 
 // NumSamples returns the number of samples appended.
-func (c *XORChunk) NumSamples() int { return c.n }
+func (c *XORChunk) NumSamples() int { return int(c.n) }
 
 // MinTime returns the first sample's timestamp, or 0 for an empty chunk.
 // It decodes it from the stream, where it is the first field and starts
@@ -201,8 +201,8 @@ var ErrCorruptChunk = errors.New("corrupt head chunk")
 // copies b. It decodes the whole stream to recover the appender's state and
 // fails if the stream does not hold exactly n samples.
 func LoadXORChunk(b []byte, n int) (*XORChunk, error) {
-	if n < 0 {
-		return nil, fmt.Errorf("load head chunk: negative sample count %d: %w", n, ErrCorruptChunk)
+	if n < 0 || n > math.MaxUint32 {
+		return nil, fmt.Errorf("load head chunk: sample count %d out of range: %w", n, ErrCorruptChunk)
 	}
 	var it xorIterator
 	it.reset(b, n)
@@ -219,7 +219,7 @@ func LoadXORChunk(b []byte, n int) (*XORChunk, error) {
 	}
 	c := &XORChunk{
 		b:         append(make([]byte, 0, max(32, len(b)+writeHeadroom)), b...),
-		n:         n,
+		n:         uint32(n),
 		maxt:      it.t,
 		tDelta:    it.tDelta,
 		prev:      it.vals.prev,
@@ -238,7 +238,7 @@ func (c *XORChunk) Iterator(reuse model.SampleIterator) model.SampleIterator {
 	if !ok {
 		it = &xorIterator{}
 	}
-	it.reset(c.b, c.n)
+	it.reset(c.b, int(c.n))
 	return it
 }
 

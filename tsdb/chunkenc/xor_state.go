@@ -88,7 +88,7 @@ func ViewXORChunkState(b []byte, readAhead int) (XORChunk, []byte, error) {
 	}
 	c := XORChunk{
 		b:         stream[: len(stream) : len(stream)+readAhead],
-		n:         int(n),
+		n:         uint32(n),
 		maxt:      maxt,
 		tDelta:    tDelta,
 		prev:      prev,
