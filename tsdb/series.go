@@ -47,7 +47,7 @@ type memSeries struct {
 
 	// head is the open head chunk, of the window its first sample is in;
 	// empty (no samples) when the series has no encoded sample after its
-	// closed chunks. It keeps its buffer when it is closed and reset.
+	// closed chunks.
 	head chunkenc.XORChunk
 
 	// ooo holds samples stored out of order, sorted by T with unique T;
