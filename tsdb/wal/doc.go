@@ -27,7 +27,7 @@
 //     acknowledged record. Concurrent Log calls share fsyncs (group commit),
 //     so throughput grows with the number of writers.
 //   - [SyncInterval] (default): a background goroutine fsyncs every
-//     Options.SyncInterval (1s), and early once 4 MiB are unsynced (Log
+//     Options.SyncInterval (1s), and early once 1 MiB is unsynced (Log
 //     waits for an fsync if 64 MiB pile up, e.g. on a stalled disk). Power
 //     loss may lose records acknowledged within the last interval; what
 //     survives is always a prefix of what was logged.

@@ -22,7 +22,7 @@ var (
 // kickPendingBytes is how many unsynced bytes SyncInterval lets pile up
 // before it fsyncs early. It bounds the memory held for rewriting after a
 // failed fsync and the data at risk at power loss under heavy load.
-const kickPendingBytes = 4 << 20
+const kickPendingBytes = 1 << 20
 
 // maxPendingBytes is where SyncInterval stops letting Log run ahead of the
 // disk: a Log that finds this much unsynced waits for an fsync, as under
