@@ -52,6 +52,30 @@ type AppendResult struct {
 	Rejections []Rejection // at most MaxRejections, in batch order
 }
 
+// AppendOptions are the optional parts of a store append (tsdb's
+// AppendWith): series references, admission of new series, and a label
+// rewrite. The zero value is a plain append.
+type AppendOptions struct {
+	// Refs, when not nil, has one entry per series of the batch: zero, or
+	// a reference the store set in an earlier call for the same labels
+	// (after Relabel). A series with a reference is appended without
+	// reading its labels; the store sets Refs[i] for every series it
+	// stored samples of.
+	Refs []uint64
+	// Admit, when not nil, is asked before a series is created and may
+	// reject it (wrap ErrSeriesLimit for quotas). It sees the labels after
+	// Relabel and runs under a store lock: it must be fast and must not
+	// call back into the store.
+	Admit func(Labels) error
+	// Relabel, when not nil, rewrites a series' labels before the store
+	// looks them up or creates the series: it appends the labels to store
+	// to dst, sorted, and returns the result. dst is the store's scratch,
+	// not kept after the call. It is not called for a series found by its
+	// reference, so a caller whose references name rewritten series (a
+	// tenant's scope) pays nothing for the series it has sent before.
+	Relabel func(dst []Label, ls Labels) []Label
+}
+
 // Reject records a rejection, keeping the details of the first
 // MaxRejections.
 func (r *AppendResult) Reject(series, sample, n int, err error) {

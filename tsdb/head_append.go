@@ -15,6 +15,7 @@ import (
 // appendScratch holds the buffers one Append call reuses.
 type appendScratch struct {
 	key     []byte
+	labels  []model.Label // a series' labels after AppendOptions.Relabel
 	series  seriesRecord
 	samples samplesRecord
 	unmark  []*memSeries // series whose definition this call logs
@@ -47,21 +48,7 @@ var scratchPool = sync.Pool{New: func() any { return &appendScratch{key: make([]
 // the same samples again, which is harmless because equal timestamps
 // replace each other.
 func (db *DB) Append(batch []model.TimeSeries) (model.AppendResult, error) {
-	return db.AppendAdmit(batch, nil)
-}
-
-// AppendAdmit is Append with admission control for new series: admit, when
-// not nil, is asked before each series is created. Series that already
-// exist never reach it, so the cost for a known series is nil. Callers use
-// it for quotas the store does not know about (per tenant, per sender).
-//
-// admit is called with the series' labels, at most once per new series,
-// while the store holds a lock of the series' stripe: it must be fast and
-// must not call back into the store. A non-nil error rejects the series
-// (all its samples) with that error; wrap model.ErrSeriesLimit for quota
-// errors so that clients are told to retry later.
-func (db *DB) AppendAdmit(batch []model.TimeSeries, admit func(model.Labels) error) (model.AppendResult, error) {
-	return db.appendBatch(batch, nil, admit)
+	return db.appendBatch(batch, model.AppendOptions{})
 }
 
 // AppendRefs is Append for callers that remember where their series are,
@@ -74,21 +61,27 @@ func (db *DB) AppendAdmit(batch []model.TimeSeries, admit func(model.Labels) err
 // for the caller's next batch; a reference whose series retention has
 // removed is looked up again.
 func (db *DB) AppendRefs(batch []model.TimeSeries, refs []uint64) (model.AppendResult, error) {
-	if len(refs) != len(batch) {
-		return model.AppendResult{}, fmt.Errorf("append refs: %d references for %d series", len(refs), len(batch))
+	return db.AppendWith(batch, model.AppendOptions{Refs: refs})
+}
+
+// AppendWith is Append with options: references as in AppendRefs,
+// admission control for new series, and a label rewrite applied only to
+// series looked up by labels (see model.AppendOptions). A tenant's scope
+// uses all three: it admits new series against the tenant's quota and
+// adds the tenant label, and the series it has references for skip both
+// the rewrite and the lookup.
+//
+// Admit is called at most once per new series, with the stripe of the
+// series locked; series that already exist never reach it.
+func (db *DB) AppendWith(batch []model.TimeSeries, o model.AppendOptions) (model.AppendResult, error) {
+	if o.Refs != nil && len(o.Refs) != len(batch) {
+		return model.AppendResult{}, fmt.Errorf("append refs: %d references for %d series", len(o.Refs), len(batch))
 	}
-	return db.appendBatch(batch, refs, nil)
+	return db.appendBatch(batch, o)
 }
 
-// AppendRefsAdmit is AppendRefs with AppendAdmit's admission control for
-// the series it creates: a tenant's scope uses both.
-func (db *DB) AppendRefsAdmit(batch []model.TimeSeries, refs []uint64, admit func(model.Labels) error) (model.AppendResult, error) {
-	return db.appendBatch(batch, refs, admit)
-}
-
-// appendBatch is Append, AppendAdmit and AppendRefs; refs and admit may be
-// nil.
-func (db *DB) appendBatch(batch []model.TimeSeries, refs []uint64, admit func(model.Labels) error) (model.AppendResult, error) {
+// appendBatch is Append, AppendRefs and AppendWith.
+func (db *DB) appendBatch(batch []model.TimeSeries, o model.AppendOptions) (model.AppendResult, error) {
 	var res model.AppendResult
 	sc := scratchPool.Get().(*appendScratch)
 	defer scratchPool.Put(sc)
@@ -100,6 +93,7 @@ func (db *DB) appendBatch(batch []model.TimeSeries, refs []uint64, admit func(mo
 	}
 	var maxT int64 = math.MinInt64
 
+	refs := o.Refs
 	for i := range batch {
 		ts := &batch[i]
 		if len(ts.Samples) == 0 {
@@ -109,18 +103,22 @@ func (db *DB) appendBatch(batch []model.TimeSeries, refs []uint64, admit func(mo
 		if refs != nil && refs[i] != 0 && refs[i] <= math.MaxUint32 {
 			s = db.table.get(uint32(refs[i]))
 		}
-		keyBuilt := false
+		ls, keyBuilt := ts.Labels, false
 		for {
 			if s == nil {
 				if !keyBuilt {
-					sc.key = model.AppendKey(sc.key[:0], ts.Labels)
+					if o.Relabel != nil {
+						sc.labels = o.Relabel(sc.labels[:0], ts.Labels)
+						ls = sc.labels
+					}
+					sc.key = model.AppendKey(sc.key[:0], ls)
 					keyBuilt = true
 				}
 				var (
 					created bool
 					err     error
 				)
-				s, created, err = db.getOrCreate(sc.key, ts.Labels, admit)
+				s, created, err = db.getOrCreate(sc.key, ls, o.Admit)
 				if err != nil {
 					res.Reject(i, -1, len(ts.Samples), err)
 					db.m.rejected(err, len(ts.Samples))
@@ -154,6 +152,9 @@ func (db *DB) appendBatch(batch []model.TimeSeries, refs []uint64, admit func(mo
 			s = nil
 		}
 	}
+	// The rewritten labels alias the caller's strings: do not keep them
+	// alive in the pool.
+	clear(sc.labels[:cap(sc.labels)])
 	if logging && (!sc.series.empty() || !sc.samples.empty()) {
 		if err := db.logBatch(sc, maxT); err != nil {
 			return res, err

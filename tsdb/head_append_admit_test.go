@@ -24,10 +24,10 @@ func TestAppendAdmitAsksOnlyForNewSeries(t *testing.T) {
 		asked = append(asked, ls.String())
 		return fmt.Errorf("%w: quota of 1 series", model.ErrSeriesLimit)
 	}
-	res, err := db.AppendAdmit([]model.TimeSeries{
+	res, err := db.AppendWith([]model.TimeSeries{
 		{Labels: a, Samples: []model.Sample{{T: 2000, V: 2}}},
 		{Labels: b, Samples: []model.Sample{{T: 2000, V: 3}, {T: 3000, V: 4}}},
-	}, admit)
+	}, model.AppendOptions{Admit: admit})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,5 +97,74 @@ func TestAppendRefs(t *testing.T) {
 	}
 	if got := query(t, db, now, now, nameIs("lag_seconds")); len(got) != 1 || len(got[a.String()]) != 1 {
 		t.Fatalf("after retention: %v", got)
+	}
+}
+
+// TestAppendWithRelabel checks that the label rewrite applies to the
+// series stored and admitted, and is skipped for series appended by
+// reference until retention removes the series a reference names.
+func TestAppendWithRelabel(t *testing.T) {
+	db, clock := openTestDB(t, nil)
+	calls := 0
+	relabel := func(dst []model.Label, ls model.Labels) []model.Label {
+		calls++
+		dst = append(dst, ls...)
+		return append(dst, model.Label{Name: "zone", Value: "eu-1"})
+	}
+	var admitted []string
+	admit := func(ls model.Labels) error {
+		admitted = append(admitted, ls.String())
+		return nil
+	}
+	a := model.FromStrings("__name__", "rows", "table", "invoices")
+	b := model.FromStrings("__name__", "rows", "table", "ledger")
+	wantA := model.FromStrings("__name__", "rows", "table", "invoices", "zone", "eu-1")
+	wantB := model.FromStrings("__name__", "rows", "table", "ledger", "zone", "eu-1")
+	refs := make([]uint64, 2)
+	o := model.AppendOptions{Refs: refs, Admit: admit, Relabel: relabel}
+	batch := func(ts int64) []model.TimeSeries {
+		return []model.TimeSeries{
+			{Labels: a, Samples: []model.Sample{{T: ts, V: 1}}},
+			{Labels: b, Samples: []model.Sample{{T: ts, V: 2}}},
+		}
+	}
+	if res, err := db.AppendWith(batch(t0), o); err != nil || res.Accepted != 2 || res.NewSeries != 2 {
+		t.Fatalf("first append: %+v, %v", res, err)
+	}
+	if calls != 2 || !slices.Equal(admitted, []string{wantA.String(), wantB.String()}) {
+		t.Fatalf("relabel called %d times, admitted %v; want 2 calls admitting the rewritten labels", calls, admitted)
+	}
+	if res, err := db.AppendWith(batch(t0+1000), o); err != nil || res.Accepted != 2 || res.NewSeries != 0 {
+		t.Fatalf("append by reference: %+v, %v", res, err)
+	}
+	if calls != 2 {
+		t.Fatalf("relabel called %d times for series with references, want none", calls-2)
+	}
+	got := query(t, db, math.MinInt64, math.MaxInt64, nameIs("rows"))
+	if len(got) != 2 || len(got[wantA.String()]) != 2 || len(got[wantB.String()]) != 2 {
+		t.Fatalf("stored %v, want two samples in each rewritten series", got)
+	}
+	// Without references every series is rewritten, and lands in the
+	// same series.
+	if res, err := db.AppendWith(batch(t0+2000), model.AppendOptions{Relabel: relabel}); err != nil || res.Accepted != 2 || res.NewSeries != 0 {
+		t.Fatalf("append by labels: %+v, %v", res, err)
+	}
+	if calls != 4 {
+		t.Fatalf("relabel called %d times after an append without references, want 4", calls)
+	}
+
+	// Retention removes the series: the stale reference is rewritten and
+	// looked up again, so the new series carries the rewritten labels too.
+	clock.Set(time.UnixMilli(t0 + db.opts.Retention.Milliseconds() + 3*7_200_000))
+	db.Maintain(context.Background())
+	now := clock.Now().UnixMilli()
+	if res, err := db.AppendWith(batch(now)[:1], model.AppendOptions{Refs: refs[:1], Relabel: relabel}); err != nil || res.NewSeries != 1 {
+		t.Fatalf("append with a stale reference: %+v, %v", res, err)
+	}
+	if got := query(t, db, now, now, nameIs("rows")); len(got) != 1 || len(got[wantA.String()]) != 1 {
+		t.Fatalf("after retention: %v, want %s", got, wantA)
+	}
+	if _, err := db.AppendWith(batch(now), model.AppendOptions{Refs: refs[:1]}); err == nil {
+		t.Fatal("references of the wrong length accepted")
 	}
 }

@@ -11,10 +11,12 @@
 // and a single-tenant server (tenancy off) pays nothing: cmd/ then wires
 // the store directly, with no Scope at all.
 //
-// Data flow of a write: ingest handler -> Scope.Append (rate limit, label
-// rewrite into a pooled arena) -> store.AppendAdmit (the series quota is
-// checked only when a series is about to be created). A read:
-// query engine -> Scope.Select (matcher added) -> labels stripped.
+// Data flow of a write: ingest handler -> Scope.AppendRefs (rate limit) ->
+// store.AppendWith, which adds the tenant label only to series it must look
+// up by labels (a series the handler holds a reference for is appended as
+// it is) and asks the tenant's series quota only when a series is about to
+// be created. A read: query engine -> Scope.Select (matcher added) ->
+// labels stripped.
 package tenant
 
 import (
@@ -64,11 +66,10 @@ func ValidID(id string) error {
 }
 
 // Store is what a Scope needs of the time-series store; *tsdb.DB
-// satisfies it. AdmitFunc is called before a series is created (see
-// tsdb.DB.AppendAdmit).
+// satisfies it. AppendWith takes the scope's label rewrite and series
+// admission (see model.AppendOptions).
 type Store interface {
-	AppendAdmit(batch []model.TimeSeries, admit func(model.Labels) error) (model.AppendResult, error)
-	AppendRefsAdmit(batch []model.TimeSeries, refs []uint64, admit func(model.Labels) error) (model.AppendResult, error)
+	AppendWith(batch []model.TimeSeries, o model.AppendOptions) (model.AppendResult, error)
 	Select(ctx context.Context, mint, maxt int64, ms ...*model.Matcher) model.SeriesSet
 	LabelNames(ctx context.Context, mint, maxt int64, ms ...*model.Matcher) ([]string, error)
 	LabelValues(ctx context.Context, name string, mint, maxt int64, ms ...*model.Matcher) ([]string, error)
@@ -130,6 +131,10 @@ type Scope struct {
 	value   string
 	matcher *model.Matcher
 	series  atomic.Int64 // the tenant's series, counted at NewScope then kept by admit
+	// relabel and admitFn are appendLabels and admit as func values, made
+	// once rather than per call.
+	relabel func([]model.Label, model.Labels) []model.Label
+	admitFn func(model.Labels) error
 	bucket  tokenBucket
 	now     func() time.Time
 
@@ -144,6 +149,7 @@ func NewScope(st Store, id string, limits Limits) *Scope {
 		s.value = id
 	}
 	s.matcher = model.MustNewMatcher(model.MatchEqual, Label, s.value)
+	s.relabel, s.admitFn = s.appendLabels, s.admit
 	s.series.Store(int64(st.CountSeries(s.matcher)))
 	if limits.IngestRate > 0 {
 		burst := float64(limits.IngestBurst)
@@ -192,36 +198,6 @@ func (s *Scope) ReleaseQuery() {
 	}
 }
 
-// arena holds the rewritten batch of one Append call.
-type arena struct {
-	labels []model.Label
-	batch  []model.TimeSeries
-}
-
-// arenas is a small free list rather than a sync.Pool: an arena for a
-// 5,000-series request is about a megabyte, and a pool emptied by every
-// garbage collection would allocate one per request between collections.
-// It keeps a few, as many as requests commonly run at once.
-var arenas = make(chan *arena, 4)
-
-func getArena() *arena {
-	select {
-	case a := <-arenas:
-		return a
-	default:
-		return new(arena)
-	}
-}
-
-func putArena(a *arena) {
-	clear(a.batch) // do not keep the caller's samples alive
-	a.batch, a.labels = a.batch[:0], a.labels[:0]
-	select {
-	case arenas <- a:
-	default:
-	}
-}
-
 // Append stores batch as the tenant's; see AppendRefs.
 func (s *Scope) Append(batch []model.TimeSeries) (model.AppendResult, error) {
 	return s.AppendRefs(batch, nil)
@@ -235,7 +211,9 @@ func (s *Scope) Append(batch []model.TimeSeries) (model.AppendResult, error) {
 // refs, when not nil, are the store's references as in the ingest
 // RefAppender contract: the caller (one tenant's ingest handler) learned
 // them from earlier calls of this scope, so they name this tenant's
-// series, and a series with one is not looked up.
+// series, already labelled, and the store appends to them without the
+// rewrite. A series without one, or whose series retention removed, is
+// rewritten and looked up.
 func (s *Scope) AppendRefs(batch []model.TimeSeries, refs []uint64) (model.AppendResult, error) {
 	if s.bucket.rate > 0 {
 		n := 0
@@ -254,25 +232,7 @@ func (s *Scope) AppendRefs(batch []model.TimeSeries, refs []uint64) (model.Appen
 			return res, nil
 		}
 	}
-	a := getArena()
-	defer putArena(a)
-	// Every series is relabelled, referenced or not: the store looks a
-	// reference's labels up again when retention has removed its series,
-	// and those labels must be the tenant's.
-	total := 0
-	for i := range batch {
-		total += len(batch[i].Labels) + 1
-	}
-	a.labels = slices.Grow(a.labels, total)
-	for i := range batch {
-		start := len(a.labels)
-		a.labels = s.appendLabels(a.labels, batch[i].Labels)
-		a.batch = append(a.batch, model.TimeSeries{Labels: a.labels[start:len(a.labels):len(a.labels)], Samples: batch[i].Samples})
-	}
-	if refs == nil {
-		return s.st.AppendAdmit(a.batch, s.admit)
-	}
-	return s.st.AppendRefsAdmit(a.batch, refs, s.admit)
+	return s.st.AppendWith(batch, model.AppendOptions{Refs: refs, Admit: s.admitFn, Relabel: s.relabel})
 }
 
 // appendLabels appends ls to dst with the tenant label in its sorted place
