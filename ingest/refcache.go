@@ -13,10 +13,12 @@ import (
 // A remote-write sender sends the same series request after request, in
 // much the same order. When the store offers AppendRefs (RefAppender), the
 // handler remembers the store's reference for the label bytes of each
-// series it stored, under a 96-bit hash of those bytes, and hands the
-// references of known series to the store with the next batch. Those skip
-// the store's series lookup: the key it would build and the fastcache it
-// would search, about half of its CPU per sample.
+// series it stored (remote write 1.0: the label messages as sent; 2.0: the
+// label strings its symbol references resolve to), under a 96-bit hash of
+// those bytes, and hands the references of known series to the store with
+// the next batch. Those skip the store's series lookup: the key it would
+// build and the fastcache it would search, about half of its CPU per
+// sample.
 //
 // Entries are kept in the order the series first came, and the lookup of
 // a batch's next series first tries the entry after the previous hit, so

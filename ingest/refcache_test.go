@@ -12,7 +12,9 @@ import (
 
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
+	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 
 	"github.com/stratus-metrics/stratus/model"
 )
@@ -78,9 +80,16 @@ func (a *refAppender) forget(key string) {
 }
 
 // TestRemoteWriteSeriesReferences sends requests of series in changing
-// orders, with new and dropped series, and checks that known series reach
-// the store with their reference, and every sample with its labels.
+// orders, with new and dropped series, over remote write 1.0 and 2.0, and
+// checks that known series reach the store with their reference, and
+// every sample with its labels.
 func TestRemoteWriteSeriesReferences(t *testing.T) {
+	for _, version := range []int{1, 2} {
+		t.Run(fmt.Sprintf("v%d", version), func(t *testing.T) { testSeriesReferences(t, version) })
+	}
+}
+
+func testSeriesReferences(t *testing.T, version int) {
 	app := newRefAppender(t)
 	cfg := DefaultConfig()
 	cfg.BatchSeries = 70 // several flushes per request
@@ -88,6 +97,29 @@ func TestRemoteWriteSeriesReferences(t *testing.T) {
 	h.now = func() time.Time { return testNow }
 	env := &testEnv{h: h, mux: mux.NewRouter()}
 	h.Register(env.mux)
+
+	// body encodes series in the version under test; 2.0 builds a new
+	// symbol table per request, as senders do.
+	body := func(series []prompb.TimeSeries) ([]byte, []string) {
+		if version == 1 {
+			return rwBody(t, series...), []string{"Content-Encoding", "snappy"}
+		}
+		sets := make([]labels.Labels, len(series))
+		for i, ts := range series {
+			b := labels.NewScratchBuilder(len(ts.Labels))
+			for _, l := range ts.Labels {
+				b.Add(l.Name, l.Value)
+			}
+			b.Sort()
+			sets[i] = b.Labels()
+		}
+		return rw2Body(t, func(req *writev2.Request) {
+			for i := range req.Timeseries {
+				s := series[i].Samples[0]
+				req.Timeseries[i].Samples = []writev2.Sample{{Value: s.Value, Timestamp: s.Timestamp}}
+			}
+		}, sets...), []string{"Content-Encoding", "snappy", "Content-Type", rw2ContentType}
+	}
 
 	rng := rand.New(rand.NewPCG(3, 4))
 	const nSeries = 300
@@ -124,7 +156,8 @@ func TestRemoteWriteSeriesReferences(t *testing.T) {
 			ls := model.FromStrings("__name__", "rows_copied_total", "country", "pt", "table", fmt.Sprintf("t%03d", start))
 			app.forget(ls.String())
 		}
-		if rec := env.do(t, "/api/v1/write", rwBody(t, series...), "Content-Encoding", "snappy"); rec.Code != 204 {
+		data, headers := body(series)
+		if rec := env.do(t, "/api/v1/write", data, headers...); rec.Code != 204 {
 			t.Fatalf("round %d: %d %s", round, rec.Code, rec.Body)
 		}
 	}

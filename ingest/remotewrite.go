@@ -50,10 +50,10 @@ func (h *Handler) serveRemoteWrite(w http.ResponseWriter, hr *http.Request, r *r
 		return writeText(w, herr.status, herr.msg)
 	}
 	var err error
+	r.useRefs = h.refs != nil
 	if r.format == formatRemoteWriteV2 {
 		err = r.decodeRemoteWriteV2(body)
 	} else {
-		r.useRefs = h.refs != nil
 		err = r.decodeRemoteWrite(body)
 	}
 	r.flush()

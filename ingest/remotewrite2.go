@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/stratus-metrics/stratus/model"
 )
 
 // Response headers of remote write 2.0: what the receiver stored, so that a
@@ -156,7 +158,23 @@ func (r *request) decodeRW2Series(syms []string, b []byte, row int) error {
 	case r.seriesSamples() == 0:
 		r.abortSeries()
 	default:
+		if r.useRefs {
+			r.keyRW2Series()
+		}
 		r.finishSeries(row)
 	}
 	return nil
+}
+
+// keyRW2Series sets the reference cache key of the series being built.
+// Remote write 2.0 names labels by indexes into a symbol table that each
+// request builds anew, so the key hashes the label strings themselves, in
+// the order sent, behind a 0xff byte: remote write 1.0 keys hash label
+// message bytes, which start with a field tag, never 0xff, so the two
+// kinds of keys cannot name the same bytes.
+func (r *request) keyRW2Series() {
+	b := append(r.scratch[:0], 0xff)
+	b = model.AppendKey(b, r.labels[r.labelStart:])
+	r.scratch = b
+	r.seriesKey, r.seriesKeyOK = r.h.refs.key(b), true
 }

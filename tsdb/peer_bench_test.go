@@ -83,15 +83,28 @@ func toPromLabels(ls model.Labels) []labels.Label {
 }
 
 // ingestStratus appends the series [lo, hi) time-major, as scrapes arrive.
-func ingestStratus(b *testing.B, db *DB, d *peerData, lo, hi int) {
+// With refs it keeps the series references AppendRefs hands back, as the
+// remote-write handler does; without, every series is looked up by its
+// labels.
+func ingestStratus(b *testing.B, db *DB, d *peerData, lo, hi int, useRefs bool) {
 	batch := make([]model.TimeSeries, 0, peerBatch)
+	refs := make([]uint64, len(d.series))
 	for step := range peerSamples {
 		for i := lo; i < hi; i += peerBatch {
 			batch = batch[:0]
-			for j := i; j < min(i+peerBatch, hi); j++ {
+			end := min(i+peerBatch, hi)
+			for j := i; j < end; j++ {
 				batch = append(batch, model.TimeSeries{Labels: d.series[j], Samples: d.samples[j][step : step+1]})
 			}
-			res, err := db.Append(batch)
+			var (
+				res model.AppendResult
+				err error
+			)
+			if useRefs {
+				res, err = db.AppendRefs(batch, refs[i:end])
+			} else {
+				res, err = db.Append(batch)
+			}
 			if err != nil || res.Rejected != 0 {
 				b.Fatalf("stratus append: %v %+v", err, res.Rejections)
 			}
@@ -186,19 +199,21 @@ func BenchmarkVsPrometheus(b *testing.B) {
 	total := float64(len(d.series) * peerSamples)
 
 	for _, goroutines := range []int{1, 2} {
-		for _, promRefs := range []bool{true, false} {
+		for _, useRefs := range []bool{true, false} {
 			path := "labels"
-			if promRefs {
+			if useRefs {
 				path = "refs"
 			}
-			b.Run(fmt.Sprintf("append/goroutines=%d/prom=%s", goroutines, path), func(b *testing.B) {
+			// Both engines take the same path: by cached references (the
+			// scrape loop's, and Stratus' remote write 1.0) or by labels.
+			b.Run(fmt.Sprintf("append/goroutines=%d/path=%s", goroutines, path), func(b *testing.B) {
 				var ours, theirs time.Duration
 				for range b.N {
 					db, _ := openPeerStratus(b, d)
-					ours += parallelIngest(goroutines, len(d.series), func(lo, hi int) { ingestStratus(b, db, d, lo, hi) })
+					ours += parallelIngest(goroutines, len(d.series), func(lo, hi int) { ingestStratus(b, db, d, lo, hi, useRefs) })
 					db.Close()
 					pdb := openPeerProm(b)
-					theirs += parallelIngest(goroutines, len(d.series), func(lo, hi int) { ingestProm(b, pdb, d, lo, hi, promRefs) })
+					theirs += parallelIngest(goroutines, len(d.series), func(lo, hi int) { ingestProm(b, pdb, d, lo, hi, useRefs) })
 					pdb.Close()
 				}
 				reportRatio(b, "samples/s", total*float64(b.N)/ours.Seconds(), total*float64(b.N)/theirs.Seconds())
@@ -210,7 +225,7 @@ func BenchmarkVsPrometheus(b *testing.B) {
 	base := heapInUse()
 	db, clock := openPeerStratus(b, d)
 	defer db.Close()
-	ingestStratus(b, db, d, 0, len(d.series))
+	ingestStratus(b, db, d, 0, len(d.series), false)
 	headHeap := heapInUse() - base
 	clock.Set(time.UnixMilli(d.start + peerWindow + 11*60_000))
 	db.Maintain(context.Background())
