@@ -65,7 +65,7 @@ func TestAtlasPublish(t *testing.T) {
 			name:     "malformed JSON",
 			body:     `{"metrics":[`,
 			wantCode: 400,
-			wantBody: "decode publish payload: unexpected EOF",
+			wantBody: "decode publish payload: cannot parse JSON",
 		},
 	}
 	for _, tt := range tests {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/valyala/fastjson"
+
 	"github.com/stratus-metrics/stratus/model"
 )
 
@@ -82,6 +84,10 @@ type request struct {
 	// Scratch space for decoders.
 	symbols []string
 	scratch []byte
+	// json parses Atlas payloads; atlasCommon holds a payload's common
+	// tags. Both alias the parser's copy of the body.
+	json        fastjson.Parser
+	atlasCommon []model.Label
 
 	// Series references (refcache.go), when useRefs: refKeys parallels
 	// batch with each series' key, and refs with the references handed
@@ -128,8 +134,11 @@ func (r *request) release() {
 	clear(r.batch[:cap(r.batch)])
 	clear(r.labels[:cap(r.labels)])
 	clear(r.symbols[:cap(r.symbols)])
+	clear(r.atlasCommon[:cap(r.atlasCommon)])
 	clear(r.rejectedBy)
 	*r = request{
+		json:        r.json,
+		atlasCommon: r.atlasCommon[:0],
 		raw:        r.raw[:0],
 		dec:        r.dec[:0],
 		batch:      r.batch[:0],
