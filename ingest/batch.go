@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/valyala/fastjson"
 
@@ -84,6 +85,9 @@ type request struct {
 	// Scratch space for decoders.
 	symbols []string
 	scratch []byte
+	// arena holds strings decoders build (see concat) until the request
+	// is done.
+	arena []byte
 	// json parses Atlas payloads; atlasCommon holds a payload's common
 	// tags. Both alias the parser's copy of the body.
 	json        fastjson.Parser
@@ -137,6 +141,7 @@ func (r *request) release() {
 	clear(r.atlasCommon[:cap(r.atlasCommon)])
 	clear(r.rejectedBy)
 	*r = request{
+		arena:       r.arena[:0],
 		json:        r.json,
 		atlasCommon: r.atlasCommon[:0],
 		raw:        r.raw[:0],
@@ -155,6 +160,9 @@ func (r *request) release() {
 	}
 	if cap(r.raw) > maxPooledBytes {
 		r.raw = nil
+	}
+	if cap(r.arena) > maxPooledBytes {
+		r.arena = nil
 	}
 	if cap(r.dec) > maxPooledBytes {
 		r.dec = nil
@@ -187,6 +195,23 @@ func (r *request) setLabel(name, value string) {
 		}
 	}
 	r.addLabel(name, value)
+}
+
+// concat returns a + sep + b without allocating a string per call: the
+// bytes go to the request's arena, which the strings alias. The arena only
+// grows within a request (a full one is replaced, not overwritten), so
+// every string it returned stays valid until the request is released.
+func (r *request) concat(a, sep, b string) string {
+	n := len(a) + len(sep) + len(b)
+	if n == 0 {
+		return ""
+	}
+	if cap(r.arena)-len(r.arena) < n {
+		r.arena = make([]byte, 0, max(n, 2*cap(r.arena), 16<<10))
+	}
+	start := len(r.arena)
+	r.arena = append(append(append(r.arena, a...), sep...), b...)
+	return unsafe.String(&r.arena[start], n)
 }
 
 func (r *request) addSample(t int64, v float64) {

@@ -150,7 +150,7 @@ func (r *request) decodeInflux(body string, toMs func(int64) (int64, bool)) {
 			r.startSeries()
 			name := meas
 			if f.key != "value" {
-				name = meas + "_" + f.key
+				name = r.concat(meas, "_", f.key)
 			}
 			r.addLabel(model.MetricName, name)
 			for _, tag := range tags {
