@@ -88,6 +88,8 @@ type request struct {
 	// arena holds strings decoders build (see concat) until the request
 	// is done.
 	arena []byte
+	// textBody is a text body with the last newline its parser wants.
+	textBody []byte
 	// json parses Atlas payloads; atlasCommon holds a payload's common
 	// tags. Both alias the parser's copy of the body.
 	json        fastjson.Parser
@@ -142,27 +144,31 @@ func (r *request) release() {
 	clear(r.rejectedBy)
 	*r = request{
 		arena:       r.arena[:0],
+		textBody:    r.textBody[:0],
 		json:        r.json,
 		atlasCommon: r.atlasCommon[:0],
-		raw:        r.raw[:0],
-		dec:        r.dec[:0],
-		batch:      r.batch[:0],
-		origins:    r.origins[:0],
-		labels:     r.labels[:0],
-		samples:    r.samples[:0],
-		symbols:    r.symbols[:0],
-		scratch:    r.scratch[:0],
-		errs:       r.errs[:0],
-		rejectedBy: r.rejectedBy,
-		refs:       r.refs[:0],
-		refKeys:    r.refKeys[:0],
-		h:          r.h,
+		raw:         r.raw[:0],
+		dec:         r.dec[:0],
+		batch:       r.batch[:0],
+		origins:     r.origins[:0],
+		labels:      r.labels[:0],
+		samples:     r.samples[:0],
+		symbols:     r.symbols[:0],
+		scratch:     r.scratch[:0],
+		errs:        r.errs[:0],
+		rejectedBy:  r.rejectedBy,
+		refs:        r.refs[:0],
+		refKeys:     r.refKeys[:0],
+		h:           r.h,
 	}
 	if cap(r.raw) > maxPooledBytes {
 		r.raw = nil
 	}
 	if cap(r.arena) > maxPooledBytes {
 		r.arena = nil
+	}
+	if cap(r.textBody) > maxPooledBytes {
+		r.textBody = nil
 	}
 	if cap(r.dec) > maxPooledBytes {
 		r.dec = nil

@@ -70,11 +70,149 @@ func parseExtraLabels(hr *http.Request) ([]labels.Label, error) {
 
 var openMetricsEOF = []byte("# EOF")
 
-// decodeText parses body line by line; see serveText.
+// decodeText parses body; see serveText.
+//
+// The Prometheus text format is read by one parser over the whole body,
+// which allocates little per line. textparse returns one entry per
+// non-blank line, so a cursor over the lines follows the parser and names
+// each entry's line; a series entry is checked to lie on the cursor's
+// line (the parser would let a quoted label value run across lines, which
+// a line on its own cannot). A parser cannot go on after an error, so from
+// an error, or a failed check, on, the rest of the body is parsed a line
+// at a time, each line with the last TYPE line before it as its context.
+// OpenMetrics, whose parser wants "# EOF" at the end, is always read line
+// by line. TestTextMatchesLines and FuzzTextMatchesLines hold both ways to
+// the same outcome.
 func (r *request) decodeText(body []byte, openMetrics bool, extra []labels.Label) {
 	st := labels.NewSymbolTable()
+	if openMetrics {
+		r.decodeTextLines(body, 0, true, extra, st, nil)
+		return
+	}
+	if len(body) > 0 && body[len(body)-1] != '\n' {
+		body = append(append(r.textBody[:0], body...), '\n') // the parser wants a last newline
+		r.textBody = body
+	}
+	var (
+		lbls     labels.Labels
+		lastType []byte // the last TYPE line: context for the lines after it
+	)
+	p := textparse.NewPromParser(body, st, false)
+	cur := textCursor{base: body, rest: body}
+	for !r.stopDecoding {
+		entry, err := p.Next()
+		if errors.Is(err, io.EOF) {
+			// The lexer also ends at a NUL byte: whatever follows is
+			// read line by line rather than dropped.
+			if len(bytes.TrimSpace(cur.rest)) > 0 {
+				r.decodeTextLines(cur.rest, cur.lineNo, false, extra, st, lastType)
+			}
+			return
+		}
+		if err != nil {
+			// The error is on the line after the cursor's.
+			r.decodeTextLines(cur.rest, cur.lineNo, false, extra, st, lastType)
+			return
+		}
+		cur.next()
+		if !cur.holds(p, entry) {
+			r.decodeTextLines(cur.atLine, cur.lineNo-1, false, extra, st, lastType)
+			return
+		}
+		switch entry {
+		case textparse.EntrySeries:
+			r.textSeries(p, &lbls, extra, cur.lineNo)
+		case textparse.EntryType:
+			lastType = cur.line
+		case textparse.EntryHistogram:
+			r.rejectRow(cur.lineNo, 1, reasonUnsupported, errNativeHistogram)
+		}
+	}
+}
+
+// textCursor walks the non-blank lines of the body a parser reads.
+type textCursor struct {
+	base   []byte // the parser's body
+	atLine []byte // the body from the current line on
+	line   []byte // the current line
+	rest   []byte // the body after it
+	lineNo int    // the current line's number
+}
+
+// next moves to the next non-blank line.
+func (c *textCursor) next() {
+	for len(c.rest) > 0 {
+		c.lineNo++
+		c.atLine, c.line = c.rest, c.rest
+		if i := bytes.IndexByte(c.rest, '\n'); i >= 0 {
+			c.line, c.rest = c.rest[:i], c.rest[i+1:]
+		} else {
+			c.rest = nil
+		}
+		if len(bytes.TrimSpace(c.line)) > 0 {
+			return
+		}
+	}
+}
+
+// holds reports whether the parser's entry lies on the current line: the
+// parser lets a quoted name or label value run across lines, which a line
+// on its own cannot, and then the cursor would be behind.
+func (c *textCursor) holds(p textparse.Parser, entry textparse.Entry) bool {
+	switch entry {
+	case textparse.EntrySeries:
+		series, _, _ := p.Series()
+		return c.onLine(series)
+	case textparse.EntryType:
+		name, _ := p.Type()
+		return c.onLine(name)
+	case textparse.EntryHelp:
+		name, text := p.Help()
+		return c.onLine(name) && c.onLine(text)
+	case textparse.EntryUnit:
+		name, unit := p.Unit()
+		return c.onLine(name) && c.onLine(unit)
+	case textparse.EntryComment:
+		return c.onLine(p.Comment())
+	}
+	return false // an entry the text format does not have: go line by line
+}
+
+// onLine reports whether b, a slice of the parser's body, lies within the
+// current line. An empty b (a HELP without text) is taken to.
+func (c *textCursor) onLine(b []byte) bool {
+	if len(b) == 0 {
+		return true
+	}
+	off := func(s []byte) int { return cap(c.base) - cap(s) }
+	return off(b) >= off(c.line) && off(b)+len(b) <= off(c.line)+len(c.line)
+}
+
+// textSeries adds the series entry p is on, with the extra labels.
+func (r *request) textSeries(p textparse.Parser, lbls *labels.Labels, extra []labels.Label, lineNo int) {
+	_, ts, v := p.Series()
+	p.Labels(lbls)
+	r.startSeries()
+	lbls.Range(func(l labels.Label) { r.addLabel(l.Name, l.Value) })
+	for _, l := range extra {
+		r.setLabel(l.Name, l.Value)
+	}
+	t := r.nowMs
+	if ts != nil {
+		t = *ts
+	}
+	r.addSample(t, v)
+	r.finishSeries(lineNo)
+}
+
+// decodeTextLines parses body one line at a time, each line with a parser
+// of its own, so that a bad line is reported by its number (counted on
+// from lineNo) and the good ones around it are stored. Each line is parsed
+// after the last TYPE line before it (lastType, then the body's own), so
+// that the parser treats histogram and summary series as it would in one
+// pass; the TYPE entry that yields again is skipped.
+func (r *request) decodeTextLines(body []byte, lineNo int, openMetrics bool, extra []labels.Label, st *labels.SymbolTable, lastType []byte) {
 	var lbls labels.Labels
-	lineNo := 0
 	for len(body) > 0 && !r.stopDecoding {
 		lineNo++
 		line := body
@@ -90,8 +228,12 @@ func (r *request) decodeText(body []byte, openMetrics bool, extra []labels.Label
 		if openMetrics && bytes.Equal(line, openMetricsEOF) {
 			return
 		}
-		buf := append(r.scratch[:0], line...)
-		buf = append(buf, '\n')
+		buf := r.scratch[:0]
+		if lastType != nil {
+			buf = append(append(buf, lastType...), '\n')
+		}
+		contextEntries := len(buf) > 0
+		buf = append(append(buf, line...), '\n')
 		var p textparse.Parser
 		if openMetrics {
 			buf = append(buf, "# EOF\n"...)
@@ -100,6 +242,9 @@ func (r *request) decodeText(body []byte, openMetrics bool, extra []labels.Label
 			p = textparse.NewPromParser(buf, st, false)
 		}
 		r.scratch = buf
+		if contextEntries {
+			p.Next() // the context's TYPE entry; it parsed before
+		}
 		for {
 			entry, err := p.Next()
 			if errors.Is(err, io.EOF) {
@@ -111,19 +256,9 @@ func (r *request) decodeText(body []byte, openMetrics bool, extra []labels.Label
 			}
 			switch entry {
 			case textparse.EntrySeries:
-				_, ts, v := p.Series()
-				p.Labels(&lbls)
-				r.startSeries()
-				lbls.Range(func(l labels.Label) { r.addLabel(l.Name, l.Value) })
-				for _, l := range extra {
-					r.setLabel(l.Name, l.Value)
-				}
-				t := r.nowMs
-				if ts != nil {
-					t = *ts
-				}
-				r.addSample(t, v)
-				r.finishSeries(lineNo)
+				r.textSeries(p, &lbls, extra, lineNo)
+			case textparse.EntryType:
+				lastType = line
 			case textparse.EntryHistogram:
 				r.rejectRow(lineNo, 1, reasonUnsupported, errNativeHistogram)
 			}

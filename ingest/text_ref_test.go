@@ -1,0 +1,106 @@
+package ingest
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/prometheus/model/labels"
+)
+
+// textOutcome is what decoding a text body did: the stored series in
+// order, the error messages, and the counts.
+type textOutcome struct {
+	stored             string
+	errs               []string
+	accepted, rejected int
+}
+
+func decodeTextWith(t *testing.T, decode func(r *request)) textOutcome {
+	t.Helper()
+	env := newTestEnv(t, nil)
+	r := env.h.newRequest(formatText, "line")
+	decode(r)
+	r.flush()
+	out := textOutcome{stored: dump(env.app.series()), errs: slices.Clone(r.errs), accepted: r.accepted, rejected: r.rejected}
+	r.release()
+	return out
+}
+
+// checkTextAgainstLines decodes body with decodeText (one parser for the
+// whole body, recovering after bad lines) and with decodeTextLines alone
+// (a parser per line, the reference), and fails unless they stored the
+// same samples in the same order and reported the same errors.
+func checkTextAgainstLines(t *testing.T, body []byte) {
+	t.Helper()
+	extra := []labels.Label{{Name: "job", Value: "import"}}
+	got := decodeTextWith(t, func(r *request) { r.decodeText(slices.Clone(body), false, extra) })
+	want := decodeTextWith(t, func(r *request) {
+		r.decodeTextLines(slices.Clone(body), 0, false, extra, labels.NewSymbolTable(), nil)
+	})
+	if got.stored != want.stored || !slices.Equal(got.errs, want.errs) || got.accepted != want.accepted || got.rejected != want.rejected {
+		t.Fatalf("body %q\nwhole body: %d accepted, %d rejected, errors %q\n%s\nper line:   %d accepted, %d rejected, errors %q\n%s",
+			body, got.accepted, got.rejected, got.errs, got.stored, want.accepted, want.rejected, want.errs, want.stored)
+	}
+}
+
+// textLines are the lines the generator draws from: good series, every
+// kind of comment, blank and odd whitespace, and mistakes.
+var textLines = []string{
+	`# HELP rows_copied_total Rows copied to the target.`,
+	`# TYPE rows_copied_total counter`,
+	`rows_copied_total{table="invoices",country="pt"} 1027`,
+	`rows_copied_total{table="ledger"} 5 1772366400000`,
+	`replication_lag_seconds 0.25`,
+	`  indented_metric 1`,
+	`up{job="api"} NaN`,
+	`up{job="api"} +Inf 1772366400000`,
+	`# a free comment`,
+	`#`,
+	``,
+	`   `,
+	"\t",
+	`bad line with spaces`,
+	`metric{unclosed="x" 1`,
+	`metric{a="b"} not_a_number`,
+	`metric 1 2 3`,
+	`metric{a="b",a="c"} 1`,
+	`# TYPE h histogram`,
+	`h_bucket{le="0.1"} 3`,
+	`h_bucket{le="+Inf"} 4`,
+	`h_sum 1.5`,
+	`h_count 4`,
+	"crlf_metric 1\r",
+	`metric{job="override"} 7`,
+	`{"__name__"="quoted"} 1`,
+	`metric{le="x"} 1 -1`,
+}
+
+// TestTextMatchesLines runs bodies drawn from textLines through both
+// decoders.
+func TestTextMatchesLines(t *testing.T) {
+	for i := range 2000 {
+		var b strings.Builder
+		n := 1 + i%12
+		for j := range n {
+			b.WriteString(textLines[(i*7+j*j*3+j*i)%len(textLines)])
+			if j < n-1 || i%5 != 0 { // every fifth body lacks its last newline
+				b.WriteByte('\n')
+			}
+		}
+		checkTextAgainstLines(t, []byte(b.String()))
+	}
+}
+
+// FuzzTextMatchesLines is TestTextMatchesLines on bodies the fuzzer
+// writes.
+func FuzzTextMatchesLines(f *testing.F) {
+	for i := range textLines {
+		f.Add([]byte(strings.Join(textLines[i:], "\n")))
+	}
+	f.Add([]byte(fmt.Sprintf("a 1\n\n#\nb{x=\"1\"} 2 %d\nbad\nc 3", testNowMs)))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		checkTextAgainstLines(t, body)
+	})
+}
