@@ -16,11 +16,9 @@ import (
 // exposition format, or OpenMetrics when Content-Type says
 // application/openmetrics-text. Parsing is prometheus/model/textparse's.
 //
-// Each line is parsed on its own, so that a bad line is reported with its
-// number while the good lines around it are stored; this costs one parser
-// per line, which the import path can afford (the text formats carry no
-// state from line to line that changes a sample). A sample without a
-// timestamp gets the receive time. Repeated ?extra_label=name=value
+// A bad line is reported with its number while the good lines around it
+// are stored (see decodeText for how, without a parser per line). A sample
+// without a timestamp gets the receive time. Repeated ?extra_label=name=value
 // parameters add labels to every series, replacing labels of that name.
 // Histograms and summaries arrive as their _bucket/_sum/_count and quantile
 // series and are stored as such.
