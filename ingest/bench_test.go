@@ -138,8 +138,32 @@ func BenchmarkInflux(b *testing.B) {
 }
 
 func BenchmarkOTLP(b *testing.B) {
-	body := otlpProtoRequest()
-	benchServe(b, "/v1/metrics", body, 7, "Content-Type", "application/x-protobuf")
+	b.Run("fixture", func(b *testing.B) {
+		benchServe(b, "/v1/metrics", otlpProtoRequest(), 7, "Content-Type", "application/x-protobuf")
+	})
+	// An export as an OpenTelemetry SDK or Collector sends it: one
+	// resource, 50 gauges and 50 cumulative sums of 50 points each, every
+	// point with three attributes (5,000 points).
+	b.Run("export", func(b *testing.B) {
+		tNano := uint64(testNowMs) * 1e6
+		resource := pb{}.msg(1, kv("service.name", "billing")).msg(1, kv("service.namespace", "pay")).
+			msg(1, kv("service.instance.id", "i-1")).msg(1, kv("cloud.region", "eu-west-1"))
+		scope := pb{}.msg(1, pb{}.str(1, "io.opentelemetry.runtime"))
+		for m := range 100 {
+			var points pb
+			for i := range 50 {
+				attrs := pb{}.msg(7, kv("country", fmt.Sprint("c", i%20))).msg(7, kv("table", fmt.Sprint("t", i))).msg(7, kv("state", "ok"))
+				points = points.msg(1, append(attrs, pb{}.fixed(3, tNano).dbl(4, float64(i))...))
+			}
+			if m%2 == 0 {
+				scope = scope.msg(2, pb{}.str(1, fmt.Sprint("replication.lag.", m)).str(3, "s").msg(5, points))
+			} else {
+				scope = scope.msg(2, pb{}.str(1, fmt.Sprint("rows.copied.", m)).msg(7, append(points, pb{}.varint(2, otlpCumulative).varint(3, 1)...)))
+			}
+		}
+		body := pb{}.msg(1, pb{}.msg(1, resource).msg(2, scope))
+		benchServe(b, "/v1/metrics", body, 5000+1, "Content-Type", "application/x-protobuf")
+	})
 }
 
 // BenchmarkSnappyOnly is the floor for remote write: decompressing the

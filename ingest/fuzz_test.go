@@ -108,3 +108,18 @@ func FuzzOTLP(f *testing.F) {
 		})
 	})
 }
+
+// FuzzOTLPEscape checks otlpEscape's shortcut for names that need no
+// escaping against building the result.
+func FuzzOTLPEscape(f *testing.F) {
+	for _, s := range []string{"http.server.requests", "rows_copied", "9lives", "a__b", "ünïcode", "a:b", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, metric := range []bool{false, true} {
+			if got, want := otlpEscape(s, metric), otlpEscapeCopy(s, metric); got != want {
+				t.Fatalf("otlpEscape(%q, %v) = %q, building it gives %q", s, metric, got, want)
+			}
+		}
+	})
+}

@@ -211,7 +211,7 @@ func (r *request) otlpPoint(row int, name string, kind otlpKind, p *otlpPoint, r
 		if extraName != "" {
 			r.setLabel(extraName, extraValue)
 		}
-		r.setLabel(model.MetricName, name+suffix)
+		r.setLabel(model.MetricName, r.concat(name, suffix, ""))
 		if stale {
 			v = model.StaleNaN()
 		}

@@ -89,6 +89,14 @@ func otlpEscapeLabel(key string) string {
 // (colons allowed in metric names only) with _, collapsing runs of _
 // introduced that way, and prefixes a leading digit with _.
 func otlpEscape(s string, metric bool) string {
+	if otlpLegal(s, metric) {
+		return s // the common case, without a copy
+	}
+	return otlpEscapeCopy(s, metric)
+}
+
+// otlpEscapeCopy is otlpEscape building the result.
+func otlpEscapeCopy(s string, metric bool) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	lastUnderscore := false
@@ -109,4 +117,19 @@ func otlpEscape(s string, metric bool) string {
 		out = "_" + out
 	}
 	return out
+}
+
+// otlpLegal reports whether otlpEscape would return s unchanged: only
+// [a-zA-Z0-9_] (and : in metric names), and no leading digit for a metric.
+func otlpLegal(s string, metric bool) bool {
+	if s == "" || metric && s[0] >= '0' && s[0] <= '9' {
+		return s == ""
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || metric && c == ':') {
+			return false
+		}
+	}
+	return true
 }

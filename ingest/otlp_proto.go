@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"unsafe"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -67,8 +68,13 @@ const (
 // decodeOTLPProto reads an ExportMetricsServiceRequest. Field numbers are
 // those of opentelemetry/proto/metrics/v1/metrics.proto and
 // common/v1/common.proto.
+//
+// Strings (names, units, attribute keys and string values) alias b, which
+// outlives the decoded request, and the attributes of all points share one
+// arena: decoding allocates per metric, not per point.
 func decodeOTLPProto(b []byte) ([]otlpResourceMetrics, error) {
 	var out []otlpResourceMetrics
+	d := &otlpDecoder{}
 	err := pbEach(b, func(f pbField) error {
 		if f.num != 1 { // resource_metrics
 			return nil
@@ -99,7 +105,7 @@ func decodeOTLPProto(b []byte) ([]otlpResourceMetrics, error) {
 					if f.num != 2 { // metrics; the scope (1) is not stored
 						return nil
 					}
-					m, err := decodeMetric(f)
+					m, err := d.decodeMetric(f)
 					if err != nil {
 						return fmt.Errorf("metric %s: %w", quoteTrunc(m.name), err)
 					}
@@ -133,7 +139,18 @@ func pbEach(b []byte, fn func(pbField) error) error {
 	return nil
 }
 
-func decodeMetric(f pbField) (otlpMetric, error) {
+// otlpDecoder holds what decoding one request shares: the arena the points'
+// attributes are slices of. A full arena is replaced, never overwritten,
+// so earlier points keep theirs.
+type otlpDecoder struct {
+	attrs []otlpAttr
+}
+
+// bytesString returns b as a string without copying; b must not change
+// while the string is in use (the request body does not).
+func bytesString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+func (d *otlpDecoder) decodeMetric(f pbField) (otlpMetric, error) {
 	var m otlpMetric
 	if err := f.wantType(protowire.BytesType, "metric"); err != nil {
 		return m, err
@@ -141,9 +158,9 @@ func decodeMetric(f pbField) (otlpMetric, error) {
 	err := pbEach(f.bytes, func(f pbField) error {
 		switch f.num {
 		case 1:
-			m.name = string(f.bytes)
+			m.name = bytesString(f.bytes)
 		case 3:
-			m.unit = string(f.bytes)
+			m.unit = bytesString(f.bytes)
 		case 5, 7, 9, 10, 11:
 			if err := f.wantType(protowire.BytesType, "data"); err != nil {
 				return err
@@ -152,7 +169,7 @@ func decodeMetric(f pbField) (otlpMetric, error) {
 			return pbEach(f.bytes, func(df pbField) error {
 				switch {
 				case df.num == 1 && m.kind != otlpExpHistogram:
-					p, err := decodePoint(df, m.kind)
+					p, err := d.decodePoint(df, m.kind)
 					m.points = append(m.points, p)
 					return err
 				case df.num == 1:
@@ -172,8 +189,7 @@ func decodeMetric(f pbField) (otlpMetric, error) {
 
 // decodePoint reads a NumberDataPoint, HistogramDataPoint or
 // SummaryDataPoint, whose field numbers differ by kind.
-func decodePoint(f pbField, kind otlpKind) (otlpPoint, error) {
-	var p otlpPoint
+func (d *otlpDecoder) decodePoint(f pbField, kind otlpKind) (p otlpPoint, _ error) {
 	if err := f.wantType(protowire.BytesType, "data_points"); err != nil {
 		return p, err
 	}
@@ -181,12 +197,32 @@ func decodePoint(f pbField, kind otlpKind) (otlpPoint, error) {
 	if kind == otlpHistogram {
 		attrField, flagsField = 9, 10
 	}
-	return p, pbEach(f.bytes, func(f pbField) error {
+	start := len(d.attrs)
+	defer func() { // the attributes read, also on error
+		if len(d.attrs) > start {
+			p.attrs = d.attrs[start:len(d.attrs):len(d.attrs)]
+		}
+	}()
+	for b := f.bytes; len(b) > 0; {
+		f, rest, err := nextField(b)
+		if err != nil {
+			return p, err
+		}
+		b = rest
 		switch {
 		case f.num == attrField:
+			if len(d.attrs) == cap(d.attrs) {
+				// A new array for the rest of the request: the points
+				// decoded so far keep slices of the old one.
+				grown := make([]otlpAttr, len(d.attrs)-start, max(64, 2*cap(d.attrs)))
+				copy(grown, d.attrs[start:])
+				d.attrs, start = grown, 0
+			}
 			a, err := decodeKeyValue(f)
-			p.attrs = append(p.attrs, a)
-			return err
+			d.attrs = append(d.attrs, a)
+			if err != nil {
+				return p, err
+			}
 		case f.num == flagsField:
 			p.flags = uint32(f.u)
 		case f.num == 3:
@@ -203,9 +239,13 @@ func decodePoint(f pbField, kind otlpKind) (otlpPoint, error) {
 		case f.num == 5:
 			p.sum, p.hasSum = f.float64(), true
 		case kind == otlpHistogram && f.num == 6:
-			return f.packedFixed64(func(v uint64) { p.buckets = append(p.buckets, v) })
+			if err := f.packedFixed64(func(v uint64) { p.buckets = append(p.buckets, v) }); err != nil {
+				return p, err
+			}
 		case kind == otlpHistogram && f.num == 7:
-			return f.packedFixed64(func(v uint64) { p.bounds = append(p.bounds, math.Float64frombits(v)) })
+			if err := f.packedFixed64(func(v uint64) { p.bounds = append(p.bounds, math.Float64frombits(v)) }); err != nil {
+				return p, err
+			}
 		case kind == otlpSummary && f.num == 6:
 			var q otlpQuantile
 			err := pbEach(f.bytes, func(f pbField) error {
@@ -218,31 +258,54 @@ func decodePoint(f pbField, kind otlpKind) (otlpPoint, error) {
 				return nil
 			})
 			p.quantiles = append(p.quantiles, q)
-			return err
+			if err != nil {
+				return p, err
+			}
 		}
-		return nil
-	})
+	}
+	return p, nil
 }
 
 // decodeKeyValue reads a KeyValue; the value is rendered as a string the
-// way Prometheus renders attribute values.
+// way Prometheus renders attribute values. Keys and string values alias
+// the body.
 func decodeKeyValue(f pbField) (otlpAttr, error) {
 	var a otlpAttr
 	if err := f.wantType(protowire.BytesType, "attribute"); err != nil {
 		return a, err
 	}
-	err := pbEach(f.bytes, func(f pbField) error {
+	for b := f.bytes; len(b) > 0; {
+		f, rest, err := nextField(b)
+		if err != nil {
+			return a, err
+		}
+		b = rest
 		switch f.num {
 		case 1:
-			a.key = string(f.bytes)
+			a.key = bytesString(f.bytes)
 		case 2:
+			if s, ok := anyValueString(f.bytes); ok {
+				a.value = s
+				continue
+			}
 			v, err := decodeAnyValue(f.bytes, 0)
 			a.value = anyString(v)
-			return err
+			if err != nil {
+				return a, err
+			}
 		}
-		return nil
-	})
-	return a, err
+	}
+	return a, nil
+}
+
+// anyValueString reads an AnyValue that is one string_value, the common
+// case, without boxing it; ok is false for anything else.
+func anyValueString(b []byte) (string, bool) {
+	f, rest, err := nextField(b)
+	if err != nil || len(rest) != 0 || f.num != 1 || f.typ != protowire.BytesType {
+		return "", false
+	}
+	return bytesString(f.bytes), true
 }
 
 // maxAnyDepth bounds nested arrays and maps in attribute values.
