@@ -18,9 +18,11 @@
 //	     (413; checked before or while decompressing, so a small bomb can
 //	     not expand past the limit)
 //	  -> decoder for the format (hand-written protobuf reading with protowire
-//	     for remote write and OTLP; encoding/json for Atlas and OTLP/JSON;
-//	     prometheus/model/textparse for exposition text; a hand-written
-//	     parser for Influx line protocol)
+//	     for remote write and OTLP; fastjson for Atlas and encoding/json for
+//	     OTLP/JSON; prometheus/model/textparse for exposition text, one
+//	     parser per body; a hand-written parser for Influx line protocol).
+//	     Decoded strings alias the request's body or arenas until the
+//	     request is done, so decoding allocates per request, not per sample
 //	  -> validation of each whole series before it joins the batch (label
 //	     names and values, lengths, counts, duplicate names, metric name,
 //	     timestamp window); a bad row is recorded with its position and
@@ -29,8 +31,8 @@
 //	     series slices come from one pooled arena per request
 //	  -> Appender.Append, once per batch; per-sample rejections come back in
 //	     model.AppendResult and are reported like decoding errors. Remote
-//	     write 1.0 uses RefAppender.AppendRefs when the store offers it,
-//	     with the store's references of series it has seen, by a hash of
+//	     write 1.0 and 2.0 use RefAppender.AppendRefs when the store offers
+//	     it, with the store's references of series it has seen, by a hash of
 //	     their label bytes (refcache.go), so known series skip its lookup
 //	  -> response in the format's own dialect: remote write 204/400/429/503,
 //	     Atlas 200/202/400, Influx 204/400 JSON, OTLP 200 with
