@@ -64,7 +64,10 @@ type request struct {
 	sampleStart int
 	// labelsASCII is set by a decoder that found every label string of the
 	// series being built to be ASCII, so validation need not check UTF-8.
-	labelsASCII  bool
+	labelsASCII bool
+	// symbolsASCII is set by the remote write 2.0 decoder when every
+	// symbol of the request is ASCII.
+	symbolsASCII bool
 	seriesInReq  int
 	stopDecoding bool // a storage error or the per-request series limit ended the request
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"unsafe"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
@@ -56,6 +57,15 @@ func (r *request) decodeRemoteWriteV2(buf []byte) error {
 		}
 	}
 	r.symbols = syms
+	// Labels are proved valid UTF-8 per series unless every symbol is
+	// ASCII, which is one pass over the table instead of one per use.
+	r.symbolsASCII = true
+	for _, sym := range syms {
+		if !isASCII(unsafe.Slice(unsafe.StringData(sym), len(sym))) {
+			r.symbolsASCII = false
+			break
+		}
+	}
 	if len(syms) > 0 && syms[0] != "" {
 		return fmt.Errorf("symbols[0] is %s, the spec requires the empty string", quoteTrunc(syms[0]))
 	}
@@ -161,6 +171,7 @@ func (r *request) decodeRW2Series(syms []string, b []byte, row int) error {
 		if r.useRefs {
 			r.keyRW2Series()
 		}
+		r.labelsASCII = r.symbolsASCII
 		r.finishSeries(row)
 	}
 	return nil

@@ -62,6 +62,22 @@ func TestRemoteWriteV2(t *testing.T) {
 			wantSaved:   "{__name__=\"c\"} 0=1\n",
 		},
 		{
+			// One symbol is not UTF-8, so the table is not all ASCII and
+			// each series' labels are checked: only that series goes.
+			name: "invalid UTF-8 in a symbol rejected, good series kept",
+			body: rw2Body(t, func(r *writev2.Request) {
+				for i, sym := range r.Symbols {
+					if sym == "bad" {
+						r.Symbols[i] = "b\xffd"
+					}
+				}
+			}, labels.FromStrings("__name__", "a", "x", "bad"), labels.FromStrings("__name__", "lag", "country", "Österreich")),
+			wantCode:    400,
+			wantBody:    "timeseries[0]",
+			wantWritten: "1",
+			wantSaved:   "{__name__=\"lag\", country=\"Österreich\"} 0=1\n",
+		},
+		{
 			name: "native histogram rejected",
 			body: rw2Body(t, func(r *writev2.Request) {
 				r.Timeseries[0].Samples = nil
