@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"unsafe"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/textparse"
@@ -96,7 +97,7 @@ func (r *request) decodeText(body []byte, openMetrics bool, extra []labels.Label
 		lastType []byte // the last TYPE line: context for the lines after it
 	)
 	p := textparse.NewPromParser(body, st, false)
-	cur := textCursor{base: body, rest: body}
+	cur := textCursor{rest: body}
 	for !r.stopDecoding {
 		entry, err := p.Next()
 		if errors.Is(err, io.EOF) {
@@ -130,7 +131,6 @@ func (r *request) decodeText(body []byte, openMetrics bool, extra []labels.Label
 
 // textCursor walks the non-blank lines of the body a parser reads.
 type textCursor struct {
-	base   []byte // the parser's body
 	atLine []byte // the body from the current line on
 	line   []byte // the current line
 	rest   []byte // the body after it
@@ -176,14 +176,20 @@ func (c *textCursor) holds(p textparse.Parser, entry textparse.Entry) bool {
 	return false // an entry the text format does not have: go line by line
 }
 
-// onLine reports whether b, a slice of the parser's body, lies within the
-// current line. An empty b (a HELP without text) is taken to.
+// onLine reports whether b lies in the memory of the current line. An
+// empty b (a HELP without text) is taken to; a b the parser built
+// elsewhere (unescaped text) is not, which only sends the rest of the body
+// line by line.
 func (c *textCursor) onLine(b []byte) bool {
 	if len(b) == 0 {
 		return true
 	}
-	off := func(s []byte) int { return cap(c.base) - cap(s) }
-	return off(b) >= off(c.line) && off(b)+len(b) <= off(c.line)+len(c.line)
+	if len(c.line) == 0 {
+		return false
+	}
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(c.line)))
+	at := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	return at >= lo && at+uintptr(len(b)) <= lo+uintptr(len(c.line))
 }
 
 // textSeries adds the series entry p is on, with the extra labels.
