@@ -70,6 +70,40 @@ func BenchmarkAppend(b *testing.B) {
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "samples/s")
 }
 
+// BenchmarkAppendRefs is BenchmarkAppend by series references (as remote
+// write appends known series) over 100k series in batches of 5,000: the
+// path where only the series' own state is touched.
+func BenchmarkAppendRefs(b *testing.B) {
+	const n, per = 100_000, 5000
+	series := datagen.Series(n)
+	db, _, start := openMemBenchDB(b)
+	samples := make([]model.Sample, n)
+	batch := make([]model.TimeSeries, n)
+	for i, ls := range series {
+		batch[i] = model.TimeSeries{Labels: ls, Samples: samples[i : i+1]}
+	}
+	refs := make([]uint64, n)
+	step := 0
+	appendAll := func() {
+		for i := range samples {
+			samples[i] = model.Sample{T: start + int64(step)*10_000, V: float64(step + i)}
+		}
+		for lo := 0; lo < n; lo += per {
+			if res, err := db.AppendRefs(batch[lo:lo+per], refs[lo:lo+per]); err != nil || res.Rejected != 0 {
+				b.Fatalf("append: %v %+v", err, res.Rejections)
+			}
+		}
+		step++
+	}
+	appendAll() // create the series and learn their references
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		appendAll()
+	}
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "samples/s")
+}
+
 // BenchmarkSelect decodes 10% of 10k sealed series over 1 h.
 func BenchmarkSelect(b *testing.B) {
 	db, series, start := benchDB(b, 10_000, true)
