@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"unsafe"
 
 	"github.com/valyala/fastjson"
 
@@ -207,11 +206,11 @@ func appendAtlasTags(dst []model.Label, v *fastjson.Value) ([]model.Label, error
 	}
 	var bad []badTag // keys whose last value is not a string
 	obj.Visit(func(k []byte, tv *fastjson.Value) {
-		name := unsafe.String(unsafe.SliceData(k), len(k))
+		name := bodyString(k)
 		bad = slices.DeleteFunc(bad, func(b badTag) bool { return b.name == name })
 		value := ""
 		if b, err := tv.StringBytes(); err == nil {
-			value = unsafe.String(unsafe.SliceData(b), len(b))
+			value = bodyString(b)
 		} else {
 			bad = append(bad, badTag{name, tv.Type()})
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"unsafe"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -146,10 +145,6 @@ type otlpDecoder struct {
 	attrs []otlpAttr
 }
 
-// bytesString returns b as a string without copying; b must not change
-// while the string is in use (the request body does not).
-func bytesString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
-
 func (d *otlpDecoder) decodeMetric(f pbField) (otlpMetric, error) {
 	var m otlpMetric
 	if err := f.wantType(protowire.BytesType, "metric"); err != nil {
@@ -158,9 +153,9 @@ func (d *otlpDecoder) decodeMetric(f pbField) (otlpMetric, error) {
 	err := pbEach(f.bytes, func(f pbField) error {
 		switch f.num {
 		case 1:
-			m.name = bytesString(f.bytes)
+			m.name = bodyString(f.bytes)
 		case 3:
-			m.unit = bytesString(f.bytes)
+			m.unit = bodyString(f.bytes)
 		case 5, 7, 9, 10, 11:
 			if err := f.wantType(protowire.BytesType, "data"); err != nil {
 				return err
@@ -282,7 +277,7 @@ func decodeKeyValue(f pbField) (otlpAttr, error) {
 		b = rest
 		switch f.num {
 		case 1:
-			a.key = bytesString(f.bytes)
+			a.key = bodyString(f.bytes)
 		case 2:
 			if s, ok := anyValueString(f.bytes); ok {
 				a.value = s
@@ -305,7 +300,7 @@ func anyValueString(b []byte) (string, bool) {
 	if err != nil || len(rest) != 0 || f.num != 1 || f.typ != protowire.BytesType {
 		return "", false
 	}
-	return bytesString(f.bytes), true
+	return bodyString(f.bytes), true
 }
 
 // maxAnyDepth bounds nested arrays and maps in attribute values.

@@ -107,9 +107,10 @@ func (f pbField) packedFixed64(fn func(uint64)) error {
 
 // bodyString returns the decompressed body buf as a string without copying
 // it, so that the label strings of a protobuf request (cut from it with
-// strIn) cost neither a copy nor an allocation. buf is r.dec or r.raw, so
-// the strings are valid until the request is released, and nothing may
-// keep them beyond that: the Appender contract already says a store copies
+// strIn, or converted piece by piece) cost neither a copy nor an
+// allocation. buf is r.dec or r.raw (or, for Atlas, the request's JSON
+// parser's copy of them), so the strings are valid until the request is
+// released, and nothing may keep them beyond that: the Appender contract already says a store copies
 // what it keeps, and messages are formatted into new strings. Copying a
 // 750 KB body into a string per request was two thirds of the bytes
 // the server allocated under remote write, and the GC work that came with

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"unsafe"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
@@ -43,6 +42,9 @@ func setRW2Headers(w http.ResponseWriter, r *request) {
 func (r *request) decodeRemoteWriteV2(buf []byte) error {
 	s := bodyString(buf)
 	syms := r.symbols[:0]
+	// Labels are proved valid UTF-8 per series unless every symbol is
+	// ASCII, which is checked here once instead of once per use.
+	r.symbolsASCII = true
 	for b := buf; len(b) > 0; {
 		f, rest, err := nextField(b)
 		if err != nil {
@@ -54,18 +56,10 @@ func (r *request) decodeRemoteWriteV2(buf []byte) error {
 				return err
 			}
 			syms = append(syms, strIn(s, buf, f.bytes))
+			r.symbolsASCII = r.symbolsASCII && isASCII(f.bytes)
 		}
 	}
 	r.symbols = syms
-	// Labels are proved valid UTF-8 per series unless every symbol is
-	// ASCII, which is one pass over the table instead of one per use.
-	r.symbolsASCII = true
-	for _, sym := range syms {
-		if !isASCII(unsafe.Slice(unsafe.StringData(sym), len(sym))) {
-			r.symbolsASCII = false
-			break
-		}
-	}
 	if len(syms) > 0 && syms[0] != "" {
 		return fmt.Errorf("symbols[0] is %s, the spec requires the empty string", quoteTrunc(syms[0]))
 	}
