@@ -107,17 +107,24 @@ func BenchmarkAppendRefs(b *testing.B) {
 // BenchmarkSelect decodes 10% of 10k sealed series over 1 h.
 func BenchmarkSelect(b *testing.B) {
 	db, series, start := benchDB(b, 10_000, true)
-	hosts := len(series) / datagen.SeriesPerHost
+	benchSelectTenth(b, db, len(series), start)
+}
+
+// benchSelectTenth times selecting the series of a tenth of the hosts of n
+// datagen series and decoding one hour of them, starting a quarter into
+// the window that begins at start.
+func benchSelectTenth(b *testing.B, db *DB, n int, start int64) {
+	hosts := n / datagen.SeriesPerHost
 	ms := []*model.Matcher{model.MustNewMatcher(model.MatchRegexp, "instance", tenthOfHosts(hosts))}
 	mint, maxt := start+peerWindow/4, start+peerWindow/4+3_600_000
 	b.ReportAllocs()
 	b.ResetTimer()
-	var n int
+	var got int
 	for range b.N {
-		n = drainStratus(b, db, mint, maxt, ms)
+		got = drainStratus(b, db, mint, maxt, ms)
 	}
-	b.ReportMetric(float64(n), "samples/op")
-	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "samples/s")
+	b.ReportMetric(float64(got), "samples/op")
+	b.ReportMetric(float64(got*b.N)/b.Elapsed().Seconds(), "samples/s")
 }
 
 // BenchmarkSelectHead decodes 10% of 10k series over 1 h of their open
@@ -149,17 +156,7 @@ func BenchmarkSelectHead(b *testing.B) {
 			if _, err := db.Append(batch); err != nil {
 				b.Fatal(err)
 			}
-			hosts := len(series) / datagen.SeriesPerHost
-			ms := []*model.Matcher{model.MustNewMatcher(model.MatchRegexp, "instance", tenthOfHosts(hosts))}
-			mint, maxt := start+peerWindow/4, start+peerWindow/4+3_600_000
-			b.ReportAllocs()
-			b.ResetTimer()
-			var n int
-			for range b.N {
-				n = drainStratus(b, db, mint, maxt, ms)
-			}
-			b.ReportMetric(float64(n), "samples/op")
-			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "samples/s")
+			benchSelectTenth(b, db, len(series), start)
 		})
 	}
 }
