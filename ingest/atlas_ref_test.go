@@ -166,15 +166,23 @@ func (g *atlasGen) tags() {
 	}
 	keys := []string{"name", "nf.app", "nf.region", "team", "a", "has space", `st\u0061ge`, "status"}
 	values := []string{`"cpu"`, `"billing"`, `"eu-west-1"`, `""`, `"has space"`, `"caf\u00e9"`, `"x\"y"`, `1`, `null`, `"2xx"`}
-	g.b.WriteByte('{')
 	chosen := g.fields(len(keys))
-	for i, k := range chosen[:min(g.pick(5), len(chosen))] {
+	g.join('{', chosen[:min(g.pick(5), len(chosen))], '}', func(k int) {
+		fmt.Fprintf(&g.b, `"%s":%s`, keys[k], values[g.pick(len(values))])
+	})
+}
+
+// join writes open, then write(item) for each item with commas between,
+// then close.
+func (g *atlasGen) join(open byte, items []int, close byte, write func(int)) {
+	g.b.WriteByte(open)
+	for i, item := range items {
 		if i > 0 {
 			g.b.WriteByte(',')
 		}
-		fmt.Fprintf(&g.b, `"%s":%s`, keys[k], values[g.pick(len(values))])
+		write(item)
 	}
-	g.b.WriteByte('}')
+	g.b.WriteByte(close)
 }
 
 func (g *atlasGen) metric() {
@@ -188,11 +196,7 @@ func (g *atlasGen) metric() {
 	}
 	timestamps := []string{fmt.Sprint(testNowMs), fmt.Sprint(testNowMs - 60_000), "0", "null", `"1"`, "1.5", "-5", "1e3", fmt.Sprint(testNowMs) + ".0"}
 	values := []string{"1", "-2.5", "0", "1e308", "1e400", `"NaN"`, `"Infinity"`, `"-Infinity"`, `"+Infinity"`, `"x"`, "null", "true", "[]", "12345678901234567890"}
-	g.b.WriteByte('{')
-	for i, field := range g.fields(4) {
-		if i > 0 {
-			g.b.WriteByte(',')
-		}
+	g.join('{', g.fields(4), '}', func(field int) {
 		switch field {
 		case 0:
 			g.b.WriteString(`"tags":`)
@@ -204,32 +208,19 @@ func (g *atlasGen) metric() {
 		case 3:
 			g.b.WriteString(`"other":{"nested":[1,{"a":null}]}`)
 		}
-	}
-	g.b.WriteByte('}')
+	})
 }
 
 func (g *atlasGen) payload() string {
-	g.b.WriteByte('{')
-	for i, field := range g.fields(2) {
-		if i > 0 {
-			g.b.WriteByte(',')
-		}
-		switch field {
-		case 0:
+	g.join('{', g.fields(2), '}', func(field int) {
+		if field == 0 {
 			g.b.WriteString(`"tags":`)
 			g.tags()
-		default:
-			g.b.WriteString(`"metrics":[`)
-			for j := range g.pick(7) {
-				if j > 0 {
-					g.b.WriteByte(',')
-				}
-				g.metric()
-			}
-			g.b.WriteByte(']')
+			return
 		}
-	}
-	g.b.WriteByte('}')
+		g.b.WriteString(`"metrics":`)
+		g.join('[', make([]int, g.pick(7)), ']', func(int) { g.metric() })
+	})
 	return g.b.String()
 }
 
