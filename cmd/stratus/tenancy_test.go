@@ -62,7 +62,8 @@ func TestTenantIsolation(t *testing.T) {
 	// Tenant a tries to overwrite b's series by naming b in the label: the
 	// sample lands in a's own series of that name (so a sees "b-secret"
 	// from here on, as its own), never in b's.
-	call(t, ts, "a-push", "POST", "/api/v1/import/prometheus", fmt.Sprintf("iso_metric{job=\"b-secret\",__tenant__=\"team-b\"} 666 %d\n", now+1))
+	// The value has a dot so that no random hex ID (a silence's, say) can contain it.
+	call(t, ts, "a-push", "POST", "/api/v1/import/prometheus", fmt.Sprintf("iso_metric{job=\"b-secret\",__tenant__=\"team-b\"} 666.125 %d\n", now+1))
 
 	if code, body := call(t, ts, "a-admin", "PUT", "/api/v1/dashboards/a-dash", `{"title":"A dash","panels":[{"title":"p","type":"timeseries","queries":[{"expr":"iso_metric"}]}]}`); code != 200 && code != 201 {
 		t.Fatalf("a dashboard: %d %s", code, body)
@@ -107,7 +108,7 @@ func TestTenantIsolation(t *testing.T) {
 		others        []string // must show on none
 	}{
 		{"a-read", "a-admin", []string{"a-secret", "a_only_metric", "a-dash"}, []string{"b_only_metric", "team-b", "b-dash", "b-silence", "default-secret", `"2"`}},
-		{"b-read", "b-admin", []string{"b-secret", "b_only_metric", "b-dash", "b-silence"}, []string{"a-secret", "a_only_metric", "team-a", "a-dash", "default-secret", "666"}},
+		{"b-read", "b-admin", []string{"b-secret", "b_only_metric", "b-dash", "b-silence"}, []string{"a-secret", "a_only_metric", "team-a", "a-dash", "default-secret", "666.125"}},
 	} {
 		seen := map[string]bool{}
 		for _, path := range reads {
