@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"unsafe"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/textparse"
+
+	"github.com/stratus-metrics/stratus/model"
 )
 
 // serveText handles POST /api/v1/import/prometheus: the Prometheus text
@@ -120,7 +123,7 @@ func (r *request) decodeText(body []byte, openMetrics bool, extra []labels.Label
 		}
 		switch entry {
 		case textparse.EntrySeries:
-			r.textSeries(p, &lbls, extra, cur.lineNo)
+			r.textSeries(p, &lbls, extra, cur.lineNo, true)
 		case textparse.EntryType:
 			lastType = cur.line
 		case textparse.EntryHistogram:
@@ -192,12 +195,17 @@ func (c *textCursor) onLine(b []byte) bool {
 	return at >= lo && at+uintptr(len(b)) <= lo+uintptr(len(c.line))
 }
 
-// textSeries adds the series entry p is on, with the extra labels.
-func (r *request) textSeries(p textparse.Parser, lbls *labels.Labels, extra []labels.Label, lineNo int) {
-	_, ts, v := p.Series()
-	p.Labels(lbls)
+// textSeries adds the series entry p is on, with the extra labels. inBody
+// says the parser reads the request's body itself, which outlives the
+// batch, rather than a scratch copy of one line: only then may the labels
+// alias the parser's bytes (see plainTextLabels).
+func (r *request) textSeries(p textparse.Parser, lbls *labels.Labels, extra []labels.Label, lineNo int, inBody bool) {
+	series, ts, v := p.Series()
 	r.startSeries()
-	lbls.Range(func(l labels.Label) { r.addLabel(l.Name, l.Value) })
+	if !inBody || !r.plainTextLabels(series) {
+		p.Labels(lbls)
+		lbls.Range(func(l labels.Label) { r.addLabel(l.Name, l.Value) })
+	}
 	for _, l := range extra {
 		r.setLabel(l.Name, l.Value)
 	}
@@ -207,6 +215,83 @@ func (r *request) textSeries(p textparse.Parser, lbls *labels.Labels, extra []la
 	}
 	r.addSample(t, v)
 	r.finishSeries(lineNo)
+}
+
+// plainTextLabels adds the labels of series, the bytes the parser returned
+// for a series entry, when they take the plain form client libraries
+// write: name{label="value",...} with unquoted names, no escapes, no blanks,
+// no repeated name and le and quantile values in their normal form. The strings alias series (see bodyString), so
+// there is nothing to allocate and nothing to unescape; labels are sorted
+// in place. It returns false, having added nothing, for any other form,
+// and the caller asks the parser, whose Labels allocates the label set
+// (two allocations per series). The parser has already accepted series,
+// so this only has to slice it, never to judge it; TestTextMatchesLines
+// and FuzzTextMatchesLines hold the two ways to the same labels.
+func (r *request) plainTextLabels(series []byte) bool {
+	name, rest := series, []byte(nil)
+	if i := bytes.IndexByte(series, '{'); i >= 0 {
+		if series[len(series)-1] != '}' {
+			return false
+		}
+		name, rest = series[:i], series[i+1:len(series)-1]
+	}
+	s := bodyString(series)
+	if !legacyMetricName(s[:len(name)]) {
+		return false
+	}
+	r.addLabel(model.MetricName, s[:len(name)])
+	for off := len(name) + 1; len(rest) > 0; {
+		eq := bytes.IndexByte(rest, '=')
+		if eq <= 0 || !legacyMetricName(s[off:off+eq]) || len(rest) < eq+2 || rest[eq+1] != '"' {
+			return r.dropTextLabels()
+		}
+		vlen := bytes.IndexByte(rest[eq+2:], '"')
+		if vlen < 0 || bytes.IndexByte(rest[eq+2:eq+2+vlen], '\\') >= 0 {
+			return r.dropTextLabels()
+		}
+		name, value := s[off:off+eq], s[off+eq+2:off+eq+2+vlen]
+		if (name == "le" || name == "quantile") && !openMetricsFloat(value) {
+			return r.dropTextLabels()
+		}
+		r.addLabel(name, value)
+		n := eq + 2 + vlen + 1 // through the closing quote
+		if n < len(rest) {
+			if rest[n] != ',' {
+				return r.dropTextLabels()
+			}
+			n++
+		}
+		rest, off = rest[n:], off+n
+	}
+	ls := model.Labels(r.labels[r.labelStart:])
+	ls.Sort()
+	for i := 1; i < len(ls); i++ {
+		if ls[i].Name == ls[i-1].Name {
+			return r.dropTextLabels() // the parser's order decides which is reported
+		}
+	}
+	r.labelsASCII = isASCII(series)
+	return true
+}
+
+// openMetricsFloat reports whether the parser leaves v as it is when it is
+// the value of a bucket's le or a quantile: v is no number, or one written
+// as OpenMetrics writes it ("+Inf", "0.5", "1.0"; not "Inf" or "1"). The
+// parser rewrites such values for histograms and summaries only, and
+// plainTextLabels does not know the type, so it leaves the others to it.
+func openMetricsFloat(v string) bool {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		return true
+	}
+	var buf [32]byte
+	return string(labels.AppendOpenMetricsFloat(buf[:0], f)) == v
+}
+
+// dropTextLabels undoes plainTextLabels' partial work and returns false.
+func (r *request) dropTextLabels() bool {
+	r.labels = r.labels[:r.labelStart]
+	return false
 }
 
 // decodeTextLines parses body one line at a time, each line with a parser
@@ -260,7 +345,7 @@ func (r *request) decodeTextLines(body []byte, lineNo int, openMetrics bool, ext
 			}
 			switch entry {
 			case textparse.EntrySeries:
-				r.textSeries(p, &lbls, extra, lineNo)
+				r.textSeries(p, &lbls, extra, lineNo, false)
 			case textparse.EntryType:
 				lastType = line
 			case textparse.EntryHistogram:

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/stratus-metrics/stratus/model"
 )
 
 // textOutcome is what decoding a text body did: the stored series in
@@ -75,6 +77,27 @@ var textLines = []string{
 	`metric{job="override"} 7`,
 	`{"__name__"="quoted"} 1`,
 	`metric{le="x"} 1 -1`,
+	// Forms plainTextLabels leaves to the parser, and their neighbours it
+	// takes: normalised le and quantile values, escapes, blanks, quoted
+	// and repeated names, a trailing comma, braces and commas in values.
+	`h_bucket{le="Inf"} 5`,
+	`h_bucket{le="1"} 2`,
+	`h_bucket{le="1.0"} 2`,
+	`h_bucket{le="1e3"} 2`,
+	`# TYPE s summary`,
+	`s{quantile="0.50"} 1`,
+	`s{quantile="0.5"} 1`,
+	`s{quantile="+Inf"} 1`,
+	`esc{path="C:\\tmp",q="say \"hi\"",nl="a\nb"} 1`,
+	`spaced{ a = "b" , c="d" } 1`,
+	`trailing{a="b",} 1`,
+	`odd{a="}{,=",b=""} 1`,
+	`metric{__name__="other"} 1`,
+	`metric{zz="1",aa="2",Mm="3",_x="4"} 1`,
+	`{"dotted.name",a="b"} 1`,
+	`quotedlabel{"a.b"="c"} 1`,
+	`colon:name{a="b"} 1`,
+	`utf8{ort="Zürich"} 1`,
 }
 
 // TestTextMatchesLines runs bodies drawn from textLines through both
@@ -103,4 +126,50 @@ func FuzzTextMatchesLines(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		checkTextAgainstLines(t, body)
 	})
+}
+
+// TestPlainTextLabels pins which series forms take the fast path, so that
+// TestTextMatchesLines keeps testing it rather than only the parser.
+func TestPlainTextLabels(t *testing.T) {
+	env := newTestEnv(t, nil)
+	for _, tc := range []struct {
+		series string
+		want   string // the labels, sorted; "" when the parser must decide
+	}{
+		{`up`, `{__name__="up"}`},
+		{`up{}`, `{__name__="up"}`},
+		{`rows_copied_total{table="invoices",country="pt"}`, `{__name__="rows_copied_total", country="pt", table="invoices"}`},
+		{`odd{a="}{,=",b=""}`, `{__name__="odd", a="}{,=", b=""}`},
+		{`trailing{a="b",}`, `{__name__="trailing", a="b"}`},
+		{`colon:name{Z="1",_a="2"}`, `{Z="1", __name__="colon:name", _a="2"}`},
+		{`h_bucket{le="+Inf"}`, `{__name__="h_bucket", le="+Inf"}`},
+		{`h_bucket{le="0.1"}`, `{__name__="h_bucket", le="0.1"}`},
+		{`h_bucket{le="x"}`, `{__name__="h_bucket", le="x"}`},
+		{`h_bucket{le="1"}`, ``},
+		{`h_bucket{le="Inf"}`, ``},
+		{`s{quantile="0.50"}`, ``},
+		{`esc{a="x\\y"}`, ``},
+		{`spaced{ a="b"}`, ``},
+		{`spaced{a ="b"}`, ``},
+		{`dup{a="b",a="c"}`, ``},
+		{`dup{__name__="x"}`, ``},
+		{`{"dotted.name"}`, ``},
+		{`q{"a.b"="c"}`, ``},
+		{`9bad{a="b"}`, ``},
+		{`open{a="b"`, ``},
+	} {
+		r := env.h.newRequest(formatText, "line")
+		r.startSeries()
+		ok := r.plainTextLabels([]byte(tc.series))
+		got := ""
+		if ok {
+			got = describe(model.Labels(r.labels[r.labelStart:]))
+		} else if len(r.labels) != r.labelStart {
+			t.Errorf("%s: refused but left %d labels behind", tc.series, len(r.labels)-r.labelStart)
+		}
+		if got != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.series, got, tc.want)
+		}
+		r.release()
+	}
 }

@@ -51,8 +51,21 @@ func FromMap(m map[string]string) Labels {
 
 // Sort sorts ls by label name in place. Callers that build a label set from
 // unsorted input call Sort (and then Validate) once.
+//
+// Label sets are short and usually sorted or nearly so, which an insertion
+// sort with inline comparisons handles in one pass; it was half the time
+// of the text import's label handling as slices.SortFunc. It is stable, as
+// slices.SortFunc is at this size, so equal names keep their order.
 func (ls Labels) Sort() {
-	slices.SortFunc(ls, func(a, b Label) int { return strings.Compare(a.Name, b.Name) })
+	if len(ls) > 12 {
+		slices.SortStableFunc(ls, func(a, b Label) int { return strings.Compare(a.Name, b.Name) })
+		return
+	}
+	for i := 1; i < len(ls); i++ {
+		for j := i; j > 0 && ls[j].Name < ls[j-1].Name; j-- {
+			ls[j], ls[j-1] = ls[j-1], ls[j]
+		}
+	}
 }
 
 // Errors returned by Validate, wrapped with the offending label.
