@@ -27,8 +27,9 @@ import (
 // the rest. The cache is shared by all requests (senders spread their
 // requests over pooled connections, so a cache per connection would end
 // up holding every series once per connection) and holds at most
-// refCacheMaxEntries series, about 24 bytes each; a cache that would grow
-// past that starts over.
+// refCacheMaxEntries series, from 24 bytes each (a 16-byte entry and two
+// or more 4-byte index slots); a cache that would grow past that starts
+// over.
 
 // RefAppender is an Appender that can skip the series lookup for series
 // its caller has stored before. AppendRefs gets one reference per series of
@@ -50,11 +51,15 @@ type refKey struct {
 	check uint32
 }
 
-// refEntry is a cached series: its key and the store's reference.
+// refEntry is a cached series: its key, flattened so that the entry takes
+// 16 bytes rather than 24 (refKey alone is padded to 16), and the store's
+// reference.
 type refEntry struct {
-	key refKey
-	ref uint32
+	a          uint64
+	check, ref uint32
 }
+
+func (e *refEntry) is(k refKey) bool { return e.a == k.a && e.check == k.check }
 
 // pendingRef is what a batch series goes to the store with: its key when
 // keyed, and its reference from the cache (0 for none).
@@ -95,7 +100,7 @@ func (c *refCache) lookup(ps []pendingRef) {
 		if !p.keyed {
 			continue
 		}
-		if next < len(c.entries) && c.entries[next].key == p.key {
+		if next < len(c.entries) && c.entries[next].is(p.key) {
 			p.ref = uint64(c.entries[next].ref)
 			next++
 			continue
@@ -136,7 +141,7 @@ func (c *refCache) findLocked(k refKey) (int, bool) {
 		if p == 0 {
 			return 0, false
 		}
-		if c.entries[p-1].key == k {
+		if c.entries[p-1].is(k) {
 			return int(p - 1), true
 		}
 	}
@@ -153,7 +158,7 @@ func (c *refCache) putLocked(k refKey, ref uint32) {
 	if 2*(len(c.entries)+1) > len(c.index) {
 		c.growLocked()
 	}
-	c.entries = append(c.entries, refEntry{key: k, ref: ref})
+	c.entries = append(c.entries, refEntry{a: k.a, check: k.check, ref: ref})
 	c.insertLocked(k, len(c.entries))
 }
 
@@ -172,7 +177,7 @@ func (c *refCache) insertLocked(k refKey, pos int) {
 func (c *refCache) growLocked() {
 	c.index = make([]uint32, max(1024, 2*len(c.index)))
 	for i, e := range c.entries {
-		c.insertLocked(e.key, i+1)
+		c.insertLocked(refKey{a: e.a}, i+1) // only a picks the slot
 	}
 }
 
