@@ -2,8 +2,9 @@
 # bench-ingest.sh: the same remote-write load (`stratus loadgen`) against
 # Stratus, VictoriaMetrics single-node and Prometheus, one server at a time,
 # in one run on this machine. Prints accepted samples/s, latency, server CPU
-# seconds, resident memory (after the run, its mean over the run sampled
-# once a second, and the peak), and the ratios BENCHMARKS.md reports.
+# seconds, resident memory (after the run, and its anonymous part; its
+# mean over the run sampled once a second; the peak), and the ratios
+# BENCHMARKS.md reports.
 #
 # Usage: scripts/bench-ingest.sh           (from the repository root)
 # Environment:
@@ -119,6 +120,9 @@ for target in $TARGETS; do
   cpu_after=$(cpu_seconds "$server_pid")
   rss_kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$server_pid/status")
   hwm_kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$server_pid/status")
+  # RssAnon is the process' own memory; the rest of VmRSS is file pages,
+  # mostly the binary's mapped code and read-only data.
+  anon_kb=$(awk '/^RssAnon:/ { print $2 }' "/proc/$server_pid/status")
   load_after=$(cut -d' ' -f1-3 /proc/loadavg)
   echo "$out"
   rate=$(sed -n 's/.*accepted_samples_per_sec=\([0-9]*\).*/\1/p' <<<"$out")
@@ -126,7 +130,7 @@ for target in $TARGETS; do
   p99=$(sed -n 's/.*latency_p99_ms=\([0-9.]*\).*/\1/p' <<<"$out")
   accepted=$(sed -n 's/.*samples_accepted=\([0-9]*\).*/\1/p' <<<"$out")
   cpu=$(awk -v a="$cpu_after" -v b="$cpu_before" 'BEGIN { printf "%.1f", a - b }')
-  echo "$target $rate $p50 $p99 $cpu $accepted $rss_kb $hwm_kb $loadgen_cpu $mean_kb $load_after" >>"$results"
+  echo "$target $rate $p50 $p99 $cpu $accepted $rss_kb $hwm_kb $loadgen_cpu $mean_kb $load_after $anon_kb" >>"$results"
   kill "$server_pid"
   wait "$server_pid" 2>/dev/null || true
   server_pid=""
@@ -136,15 +140,15 @@ done
 echo
 echo "== results (workload: $SERIES series, $PER_REQUEST per request, $CONCURRENCY senders, $DURATION per server)"
 awk '
-  BEGIN { printf "%-17s %12s %8s %8s %8s %14s %9s %9s %9s %10s  %s\n", "server", "samples/s", "p50 ms", "p99 ms", "cpu s", "cpu us/sample", "RSS MiB", "mean MiB", "peak MiB", "loadgen s", "load avg after" }
+  BEGIN { printf "%-17s %12s %8s %8s %8s %14s %9s %9s %9s %9s %10s  %s\n", "server", "samples/s", "p50 ms", "p99 ms", "cpu s", "cpu us/sample", "RSS MiB", "anon MiB", "mean MiB", "peak MiB", "loadgen s", "load avg after" }
   {
-    printf "%-17s %12d %8s %8s %8s %14.2f %9.0f %9.0f %9.0f %10s  %s %s %s\n", $1, $2, $3, $4, $5, $5 * 1e6 / ($6 > 0 ? $6 : 1), $7 / 1024, $10 / 1024, $8 / 1024, $9, $11, $12, $13
-    rate[$1] = $2; rss[$1] = $7; mean[$1] = $10; peak[$1] = $8; cpus[$1] = $5 * 1e6 / ($6 > 0 ? $6 : 1)
+    printf "%-17s %12d %8s %8s %8s %14.2f %9.0f %9.0f %9.0f %9.0f %10s  %s %s %s\n", $1, $2, $3, $4, $5, $5 * 1e6 / ($6 > 0 ? $6 : 1), $7 / 1024, $14 / 1024, $10 / 1024, $8 / 1024, $9, $11, $12, $13
+    rate[$1] = $2; rss[$1] = $7; anon[$1] = $14; mean[$1] = $10; peak[$1] = $8; cpus[$1] = $5 * 1e6 / ($6 > 0 ? $6 : 1)
   }
   END {
     if (rate["stratus"] && rate["victoria-metrics"])
-      printf "Stratus/VictoriaMetrics: samples/s %.2fx (goal >= 1.5x), RSS after %.2fx (goal <= 0.5x), mean %.2fx, peak %.2fx, CPU per sample %.2fx\n",
-        rate["stratus"] / rate["victoria-metrics"], rss["stratus"] / rss["victoria-metrics"], mean["stratus"] / mean["victoria-metrics"],
+      printf "Stratus/VictoriaMetrics: samples/s %.2fx (goal >= 1.5x), RSS after %.2fx (goal <= 0.5x), its anonymous part %.2fx, mean %.2fx, peak %.2fx, CPU per sample %.2fx\n",
+        rate["stratus"] / rate["victoria-metrics"], rss["stratus"] / rss["victoria-metrics"], anon["stratus"] / anon["victoria-metrics"], mean["stratus"] / mean["victoria-metrics"],
         peak["stratus"] / peak["victoria-metrics"], cpus["stratus"] / cpus["victoria-metrics"]
     if (rate["stratus"] && rate["prometheus"])
       printf "Stratus/Prometheus:      samples/s %.2fx (goal >= 3x), RSS %.2fx, CPU per sample %.2fx\n",
