@@ -427,3 +427,45 @@ func TestCorruptionMetric(t *testing.T) {
 		t.Fatalf("stratus_wal_corruptions_total = %v, want 1", got)
 	}
 }
+
+// TestPendingShrinksAfterPeak: while fsyncs are slow, SyncInterval's rescue
+// copy of unsynced bytes grows past pendingKeepBytes; once syncs drain it,
+// the large buffer is given back, and every record is still there.
+func TestPendingShrinksAfterPeak(t *testing.T) {
+	mem := vfs.NewMemFS()
+	in := &injector{syncDelay: 200 * time.Millisecond}
+	w := mustOpen(t, vfs.NewInjectFS(mem, in.inject), Options{SyncPolicy: SyncInterval, SyncInterval: time.Hour})
+	rng := rand.New(rand.NewPCG(1, 2))
+	rec := make([]byte, 64<<10) // random, so compression cannot shrink it
+	const n = 96                // 6 MiB, logged faster than one slow fsync
+	peak := 0
+	for range n {
+		for i := range rec {
+			rec[i] = byte(rng.Uint32())
+		}
+		if err := w.Log(rec); err != nil {
+			t.Fatal(err)
+		}
+		w.mu.Lock()
+		peak = max(peak, cap(w.pending))
+		w.mu.Unlock()
+	}
+	if peak <= pendingKeepBytes {
+		t.Fatalf("pending peaked at %d bytes; the test needs it past %d", peak, pendingKeepBytes)
+	}
+	if err := w.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	w.mu.Lock()
+	got, size := cap(w.pending), len(w.pending)
+	w.mu.Unlock()
+	if got > pendingKeepBytes {
+		t.Fatalf("after the syncs pending holds a %d-byte buffer (%d in use); want at most %d", got, size, pendingKeepBytes)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if recs, _ := readAll(t, mem, testDir); len(recs) != n {
+		t.Fatalf("replayed %d records, want %d", len(recs), n)
+	}
+}

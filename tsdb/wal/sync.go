@@ -84,6 +84,7 @@ func (w *WAL) leadSyncLocked() {
 			}
 			n := copy(w.pending, w.pending[off-seg.synced:])
 			w.pending = w.pending[:n]
+			w.trimPendingLocked()
 		}
 		seg.synced = off
 	}
@@ -196,6 +197,7 @@ func (w *WAL) reopenLocked() error {
 		w.orphan = nil
 	}
 	w.pending = w.pending[:0]
+	w.trimPendingLocked()
 	return nil
 }
 

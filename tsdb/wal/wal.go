@@ -24,6 +24,12 @@ var (
 // failed fsync and the data at risk at power loss under heavy load.
 const kickPendingBytes = 1 << 20
 
+// pendingKeepBytes is the capacity of pending kept from one sync to the
+// next. A slow fsync lets pending grow past it; once syncs have drained
+// the excess, the buffer is given back instead of being held for good (a
+// 4 MB buffer held for the life of the process at 100k series).
+const pendingKeepBytes = 2 * kickPendingBytes
+
 // maxPendingBytes is where SyncInterval stops letting Log run ahead of the
 // disk: a Log that finds this much unsynced waits for an fsync, as under
 // SyncAlways. It bounds the rescue copy when fsyncs stall.
@@ -388,9 +394,19 @@ func (w *WAL) rollLocked() error {
 	}
 	seg.synced = seg.size
 	w.pending = w.pending[:0]
+	w.trimPendingLocked()
 	w.resolveLocked(w.writtenSeq, nil)
 	w.seg = nil
 	return w.openSegmentLocked(w.last+1, nil)
+}
+
+// trimPendingLocked replaces an oversized pending buffer, once syncs have
+// drained it to at most half of pendingKeepBytes, by one of
+// pendingKeepBytes, so a peak costs memory only while it lasts.
+func (w *WAL) trimPendingLocked() {
+	if cap(w.pending) > pendingKeepBytes && len(w.pending) <= pendingKeepBytes/2 {
+		w.pending = append(make([]byte, 0, pendingKeepBytes), w.pending...)
+	}
 }
 
 // openSegmentLocked creates segment index, writes its header and prefill
