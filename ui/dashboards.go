@@ -187,7 +187,9 @@ type dashboardStore struct {
 	mem map[string]*Dashboard // user dashboards when dir == ""; guarded by mu
 }
 
-func newDashboardStore(dataDir string, now func() time.Time) *dashboardStore {
+// newDashboardStore loads the built-ins, giving them builtinRange as their
+// default range when it is not empty (see Options.BuiltinRange).
+func newDashboardStore(dataDir string, now func() time.Time, builtinRange string) *dashboardStore {
 	s := &dashboardStore{now: now, builtin: map[string]*Dashboard{}, mem: map[string]*Dashboard{}}
 	if dataDir != "" {
 		s.dir = filepath.Join(dataDir, "dashboards")
@@ -199,10 +201,13 @@ func newDashboardStore(dataDir string, now func() time.Time) *dashboardStore {
 	for _, name := range entries {
 		data, _ := builtinFS.ReadFile(name)
 		d, err := decodeDashboard(data)
-		if err == nil {
-			err = d.Validate()
-		}
 		if err != nil {
+			panic(fmt.Sprintf("BUG: built-in dashboard %s: %v", name, err))
+		}
+		if builtinRange != "" {
+			d.Time = builtinRange
+		}
+		if err := d.Validate(); err != nil {
 			panic(fmt.Sprintf("BUG: built-in dashboard %s: %v", name, err))
 		}
 		d.Source, d.Builtin = "builtin", true

@@ -51,6 +51,11 @@ type Options struct {
 	Logger   *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// BuiltinRange, when set, is the relative range ("15m") the built-in
+	// dashboards open with instead of their own. `stratus demo` sets it:
+	// its data is minutes old, and in the built-ins' 6h a first minute of
+	// it is a sliver at the right edge.
+	BuiltinRange string
 }
 
 // UI serves the web app and its API routes. Create it with New, mount it
@@ -83,7 +88,7 @@ func New(opts Options) *UI {
 	u := &UI{
 		opts:       opts,
 		logger:     opts.Logger,
-		dashboards: newDashboardStore(opts.DataDir, opts.Now),
+		dashboards: newDashboardStore(opts.DataDir, opts.Now, opts.BuiltinRange),
 		assets:     loadAssets(),
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -261,8 +261,26 @@ func TestDashboardsCRUD(t *testing.T) {
 	}
 }
 
+// TestBuiltinRange: Options.BuiltinRange replaces the built-ins' own
+// default range, and only theirs.
+func TestBuiltinRange(t *testing.T) {
+	own := newDashboardStore("", time.Now, "")
+	demo := newDashboardStore("", time.Now, "15m")
+	for id, d := range demo.builtin {
+		if d.Time != "15m" {
+			t.Errorf("%s opens with %q, want 15m", id, d.Time)
+		}
+		if own.builtin[id].Time == "" || own.builtin[id].Time == "15m" {
+			t.Errorf("%s's own range is %q; the test needs one that differs", id, own.builtin[id].Time)
+		}
+	}
+	if len(demo.builtin) == 0 {
+		t.Fatal("no built-in dashboards")
+	}
+}
+
 func TestBuiltinDashboardsHaveTwelvePanels(t *testing.T) {
-	s := newDashboardStore("", time.Now)
+	s := newDashboardStore("", time.Now, "")
 	for _, id := range []string{"migration-overview", "service-health"} {
 		d := s.builtin[id]
 		if d == nil {

@@ -52,6 +52,9 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer simDone.Wait()
 	extras := serveExtras{
 		routes: sink.register,
+		// The simulator's data is minutes old: open the dashboards on the
+		// last 15 minutes rather than the built-ins' 6h and 3h.
+		dashboardRange: "15m",
 		ready: func(addr string) {
 			simCfg.Target = "http://" + addr
 			fmt.Fprintf(stdout, `

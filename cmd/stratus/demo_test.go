@@ -72,6 +72,17 @@ func TestDemoFirstMinute(t *testing.T) {
 	if !countries || !services || !delivered || !sunk {
 		t.Fatalf("after 60 s: countries=%v services=%v delivered=%v sink received=%v\nstdout:\n%s", countries, services, delivered, sunk, printed())
 	}
+	// The dashboards open on the last 15 minutes, where minutes-old data
+	// fills the panels rather than a sliver of 6 hours.
+	if resp, err := http.Get("http://" + addr + "/api/v1/dashboards/migration-overview"); err != nil {
+		t.Fatal(err)
+	} else {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(b), `"time":"15m"`) {
+			t.Errorf("demo dashboard does not open on 15m: %.300s", b)
+		}
+	}
 	if !strings.Contains(printed(), "Open http://"+addr+"/") {
 		t.Fatalf("demo did not print where to look:\n%s", printed())
 	}

@@ -96,6 +96,9 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 type serveExtras struct {
 	routes func(*mux.Router)
 	ready  func(addr string)
+	// dashboardRange is ui.Options.BuiltinRange: the range the built-in
+	// dashboards open with, when not their own.
+	dashboardRange string
 }
 
 // stringList is a repeatable string flag.
@@ -114,13 +117,15 @@ type server struct {
 	ui      *ui.UI
 	audit   *audit.Log
 	tenants *tenantSets // nil until storage is open
-	ready   atomic.Bool
+	// dashboardRange is serveExtras.dashboardRange, for every UI built.
+	dashboardRange string
+	ready          atomic.Bool
 }
 
 // serve runs Stratus until ctx is cancelled, then shuts down gracefully:
 // stop accepting requests, finish in-flight ones, close storage.
 func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Writer, extras serveExtras) error {
-	s := &server{cfg: cfg, logger: logger, reg: prometheus.NewRegistry(), router: mux.NewRouter()}
+	s := &server{cfg: cfg, logger: logger, reg: prometheus.NewRegistry(), router: mux.NewRouter(), dashboardRange: extras.dashboardRange}
 	defer applyRuntimeConfig(cfg.Runtime, logger)()
 	bi := readBuildInfo()
 	s.reg.MustRegister(
@@ -288,6 +293,7 @@ func (s *server) routes() {
 
 	// The web UI's pages and assets answer during WAL replay too.
 	s.ui = ui.New(ui.Options{DataDir: s.cfg.DataDir, Config: s.cfg, Gatherer: s.reg, Instance: s.cfg.ListenAddr, Logger: s.logger.With("component", "ui"),
+		BuiltinRange: s.dashboardRange,
 		Cardinality: cardinalityFrom(func() *tsdb.DB {
 			if !s.ready.Load() {
 				return nil

@@ -139,7 +139,7 @@ func (s *server) buildTenant(ctx context.Context, id string) (*tenantSet, error)
 	al.reloadOnSIGHUP(ctx)
 	if s.cfg.multiTenant() {
 		opts := ui.Options{DataDir: cfg.DataDir, Logger: logger.With("component", "ui"),
-			Storage: func() ui.Storage { return set.scope }}
+			Storage: func() ui.Storage { return set.scope }, BuiltinRange: s.dashboardRange}
 		if id == tenant.Default {
 			opts.Config = s.cfg
 		}
