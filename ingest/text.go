@@ -219,10 +219,10 @@ func (r *request) textSeries(p textparse.Parser, lbls *labels.Labels, extra []la
 
 // plainTextLabels adds the labels of series, the bytes the parser returned
 // for a series entry, when they take the plain form client libraries
-// write: name{label="value",...} with unquoted names, no escapes, no blanks,
-// no repeated name and le and quantile values in their normal form. The strings alias series (see bodyString), so
-// there is nothing to allocate and nothing to unescape; labels are sorted
-// in place. It returns false, having added nothing, for any other form,
+// write: name{label="value",...} with unquoted names, no escapes, no
+// blanks, no repeated name, and le and quantile values in their normal
+// form. The strings alias series (see bodyString), so there is nothing to
+// allocate and nothing to unescape; labels are sorted in place. It returns false, having added nothing, for any other form,
 // and the caller asks the parser, whose Labels allocates the label set
 // (two allocations per series). The parser has already accepted series,
 // so this only has to slice it, never to judge it; TestTextMatchesLines
@@ -241,6 +241,8 @@ func (r *request) plainTextLabels(series []byte) bool {
 	}
 	r.addLabel(model.MetricName, s[:len(name)])
 	for off := len(name) + 1; len(rest) > 0; {
+		// legacyMetricName also lets a colon through, which the parser
+		// has already refused in an unquoted label name.
 		eq := bytes.IndexByte(rest, '=')
 		if eq <= 0 || !legacyMetricName(s[off:off+eq]) || len(rest) < eq+2 || rest[eq+1] != '"' {
 			return r.dropTextLabels()
@@ -249,11 +251,11 @@ func (r *request) plainTextLabels(series []byte) bool {
 		if vlen < 0 || bytes.IndexByte(rest[eq+2:eq+2+vlen], '\\') >= 0 {
 			return r.dropTextLabels()
 		}
-		name, value := s[off:off+eq], s[off+eq+2:off+eq+2+vlen]
-		if (name == "le" || name == "quantile") && !openMetricsFloat(value) {
+		ln, lv := s[off:off+eq], s[off+eq+2:off+eq+2+vlen]
+		if (ln == "le" || ln == "quantile") && !openMetricsFloat(lv) {
 			return r.dropTextLabels()
 		}
-		r.addLabel(name, value)
+		r.addLabel(ln, lv)
 		n := eq + 2 + vlen + 1 // through the closing quote
 		if n < len(rest) {
 			if rest[n] != ',' {
