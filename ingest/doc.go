@@ -20,7 +20,9 @@
 //	  -> decoder for the format (hand-written protobuf reading with protowire
 //	     for remote write and OTLP; fastjson for Atlas and encoding/json for
 //	     OTLP/JSON; prometheus/model/textparse for exposition text, one
-//	     parser per body; a hand-written parser for Influx line protocol).
+//	     parser per body, with the labels of plainly written series sliced
+//	     from the bytes it accepted; a hand-written parser for Influx line
+//	     protocol).
 //	     Decoded strings alias the request's body or arenas until the
 //	     request is done, so decoding allocates per request, not per sample
 //	  -> validation of each whole series before it joins the batch (label
