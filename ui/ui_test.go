@@ -262,7 +262,7 @@ func TestDashboardsCRUD(t *testing.T) {
 }
 
 // TestBuiltinRange: Options.BuiltinRange replaces the built-ins' own
-// default range, and only theirs.
+// default range; without it they keep theirs.
 func TestBuiltinRange(t *testing.T) {
 	own := newDashboardStore("", time.Now, "")
 	demo := newDashboardStore("", time.Now, "15m")

@@ -433,16 +433,14 @@ func TestCorruptionMetric(t *testing.T) {
 // the large buffer is given back, and every record is still there.
 func TestPendingShrinksAfterPeak(t *testing.T) {
 	mem := vfs.NewMemFS()
-	in := &injector{syncDelay: 200 * time.Millisecond}
+	in := &injector{syncDelay: 500 * time.Millisecond}
 	w := mustOpen(t, vfs.NewInjectFS(mem, in.inject), Options{SyncPolicy: SyncInterval, SyncInterval: time.Hour})
-	rng := rand.New(rand.NewPCG(1, 2))
+	rng := rand.NewChaCha8([32]byte{1})
 	rec := make([]byte, 64<<10) // random, so compression cannot shrink it
 	const n = 96                // 6 MiB, logged faster than one slow fsync
 	peak := 0
 	for range n {
-		for i := range rec {
-			rec[i] = byte(rng.Uint32())
-		}
+		rng.Read(rec)
 		if err := w.Log(rec); err != nil {
 			t.Fatal(err)
 		}
