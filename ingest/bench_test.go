@@ -114,6 +114,18 @@ func BenchmarkAtlasPublish(b *testing.B) {
 }
 
 func BenchmarkTextImport(b *testing.B) {
+	b.Run("format=text", func(b *testing.B) {
+		benchServe(b, "/api/v1/import/prometheus", benchTextBody(""), benchSeries)
+	})
+	b.Run("format=openmetrics", func(b *testing.B) {
+		benchServe(b, "/api/v1/import/prometheus", benchTextBody("# EOF\n"), benchSeries,
+			"Content-Type", "application/openmetrics-text; version=1.0.0")
+	})
+}
+
+// benchTextBody writes benchSeries series in the exposition format, one
+// sample each, followed by tail.
+func benchTextBody(tail string) []byte {
 	var sb strings.Builder
 	for i := range benchSeries {
 		ls := benchLabels(i)
@@ -126,7 +138,8 @@ func BenchmarkTextImport(b *testing.B) {
 		}
 		fmt.Fprintf(&sb, "} %d\n", i)
 	}
-	benchServe(b, "/api/v1/import/prometheus", []byte(sb.String()), benchSeries)
+	sb.WriteString(tail)
+	return []byte(sb.String())
 }
 
 func BenchmarkInflux(b *testing.B) {

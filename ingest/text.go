@@ -74,23 +74,20 @@ var openMetricsEOF = []byte("# EOF")
 
 // decodeText parses body; see serveText.
 //
-// The Prometheus text format is read by one parser over the whole body,
-// which allocates little per line. textparse returns one entry per
-// non-blank line, so a cursor over the lines follows the parser and names
-// each entry's line; a series entry is checked to lie on the cursor's
-// line (the parser would let a quoted label value run across lines, which
-// a line on its own cannot). A parser cannot go on after an error, so from
-// an error, or a failed check, on, the rest of the body is parsed a line
-// at a time, each line with the last TYPE line before it as its context.
-// OpenMetrics, whose parser wants "# EOF" at the end, is always read line
-// by line. TestTextMatchesLines and FuzzTextMatchesLines hold both ways to
-// the same outcome.
+// The body is read by one parser over all of it, which allocates little
+// per line. textparse returns one entry per non-blank line, so a cursor
+// over the lines follows the parser and names each entry's line; a series
+// entry is checked to lie on the cursor's line (the parser would let a
+// quoted label value run across lines, which a line on its own cannot). A
+// parser cannot go on after an error, so from an error, or a failed check,
+// on, the rest of the body is parsed a line at a time, each line with the
+// last TYPE line before it as its context. OpenMetrics ends at "# EOF":
+// the parser stops there, and the line-by-line reading of what follows
+// stops at it too; a body without it is read as if it ended with it.
+// TestTextMatchesLines and FuzzTextMatchesLines hold both ways to the same
+// outcome, for both formats.
 func (r *request) decodeText(body []byte, openMetrics bool, extra []labels.Label) {
 	st := labels.NewSymbolTable()
-	if openMetrics {
-		r.decodeTextLines(body, 0, true, extra, st, nil)
-		return
-	}
 	if len(body) > 0 && body[len(body)-1] != '\n' {
 		body = append(append(r.textBody[:0], body...), '\n') // the parser wants a last newline
 		r.textBody = body
@@ -98,37 +95,69 @@ func (r *request) decodeText(body []byte, openMetrics bool, extra []labels.Label
 	var (
 		lbls     labels.Labels
 		lastType []byte // the last TYPE line: context for the lines after it
+		p        textparse.Parser
 	)
-	p := textparse.NewPromParser(body, st, false)
+	if openMetrics {
+		p = textparse.NewOpenMetricsParser(body, st)
+	} else {
+		p = textparse.NewPromParser(body, st, false)
+	}
 	cur := textCursor{rest: body}
+	// A series is finished only once the parser has read past its line:
+	// the OpenMetrics parser can return a series and then fail on the
+	// rest of the same line, and such a line must be judged as a whole,
+	// as the line-by-line reading judges it.
+	pending := false
+	typeBefore := lastType // the context of the cursor's line
 	for !r.stopDecoding {
 		entry, err := p.Next()
 		if errors.Is(err, io.EOF) {
+			if pending {
+				r.finishSeries(cur.lineNo)
+			}
 			// The lexer also ends at a NUL byte: whatever follows is
 			// read line by line rather than dropped.
 			if len(bytes.TrimSpace(cur.rest)) > 0 {
-				r.decodeTextLines(cur.rest, cur.lineNo, false, extra, st, lastType)
+				r.decodeTextLines(cur.rest, cur.lineNo, openMetrics, extra, st, lastType)
 			}
 			return
 		}
 		if err != nil {
-			// The error is on the line after the cursor's.
-			r.decodeTextLines(cur.rest, cur.lineNo, false, extra, st, lastType)
+			// The error is on the cursor's line or a later one: read on
+			// line by line from the cursor's line, whose series, if it
+			// has one, is not stored yet.
+			if cur.lineNo == 0 {
+				r.decodeTextLines(cur.rest, 0, openMetrics, extra, st, nil)
+				return
+			}
+			if pending {
+				r.abortSeries()
+			}
+			r.decodeTextLines(cur.atLine, cur.lineNo-1, openMetrics, extra, st, typeBefore)
 			return
 		}
+		if pending {
+			r.finishSeries(cur.lineNo)
+			pending = false
+		}
 		cur.next()
+		typeBefore = lastType
 		if !cur.holds(p, entry) {
-			r.decodeTextLines(cur.atLine, cur.lineNo-1, false, extra, st, lastType)
+			r.decodeTextLines(cur.atLine, cur.lineNo-1, openMetrics, extra, st, lastType)
 			return
 		}
 		switch entry {
 		case textparse.EntrySeries:
-			r.textSeries(p, &lbls, extra, cur.lineNo, true)
+			r.textSeries(p, &lbls, extra, true)
+			pending = true
 		case textparse.EntryType:
 			lastType = cur.line
 		case textparse.EntryHistogram:
 			r.rejectRow(cur.lineNo, 1, reasonUnsupported, errNativeHistogram)
 		}
+	}
+	if pending {
+		r.abortSeries() // decoding stopped; see finishSeries
 	}
 }
 
@@ -195,11 +224,12 @@ func (c *textCursor) onLine(b []byte) bool {
 	return at >= lo && at+uintptr(len(b)) <= lo+uintptr(len(c.line))
 }
 
-// textSeries adds the series entry p is on, with the extra labels. inBody
+// textSeries starts the series entry p is on, with the extra labels; the
+// caller finishes it (finishSeries) or drops it (abortSeries). inBody
 // says the parser reads the request's body itself, which outlives the
 // batch, rather than a scratch copy of one line: only then may the labels
 // alias the parser's bytes (see plainTextLabels).
-func (r *request) textSeries(p textparse.Parser, lbls *labels.Labels, extra []labels.Label, lineNo int, inBody bool) {
+func (r *request) textSeries(p textparse.Parser, lbls *labels.Labels, extra []labels.Label, inBody bool) {
 	series, ts, v := p.Series()
 	r.startSeries()
 	if !inBody || !r.plainTextLabels(series) {
@@ -214,7 +244,6 @@ func (r *request) textSeries(p textparse.Parser, lbls *labels.Labels, extra []la
 		t = *ts
 	}
 	r.addSample(t, v)
-	r.finishSeries(lineNo)
 }
 
 // plainTextLabels adds the labels of series, the bytes the parser returned
@@ -347,7 +376,8 @@ func (r *request) decodeTextLines(body []byte, lineNo int, openMetrics bool, ext
 			}
 			switch entry {
 			case textparse.EntrySeries:
-				r.textSeries(p, &lbls, extra, lineNo, false)
+				r.textSeries(p, &lbls, extra, false)
+				r.finishSeries(lineNo)
 			case textparse.EntryType:
 				lastType = line
 			case textparse.EntryHistogram:

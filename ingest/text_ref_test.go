@@ -32,18 +32,21 @@ func decodeTextWith(t *testing.T, decode func(r *request)) textOutcome {
 
 // checkTextAgainstLines decodes body with decodeText (one parser for the
 // whole body, recovering after bad lines) and with decodeTextLines alone
-// (a parser per line, the reference), and fails unless they stored the
-// same samples in the same order and reported the same errors.
+// (a parser per line, the reference), as the Prometheus text format and
+// as OpenMetrics, and fails unless they stored the same samples in the
+// same order and reported the same errors.
 func checkTextAgainstLines(t *testing.T, body []byte) {
 	t.Helper()
 	extra := []labels.Label{{Name: "job", Value: "import"}}
-	got := decodeTextWith(t, func(r *request) { r.decodeText(slices.Clone(body), false, extra) })
-	want := decodeTextWith(t, func(r *request) {
-		r.decodeTextLines(slices.Clone(body), 0, false, extra, labels.NewSymbolTable(), nil)
-	})
-	if got.stored != want.stored || !slices.Equal(got.errs, want.errs) || got.accepted != want.accepted || got.rejected != want.rejected {
-		t.Fatalf("body %q\nwhole body: %d accepted, %d rejected, errors %q\n%s\nper line:   %d accepted, %d rejected, errors %q\n%s",
-			body, got.accepted, got.rejected, got.errs, got.stored, want.accepted, want.rejected, want.errs, want.stored)
+	for _, om := range []bool{false, true} {
+		got := decodeTextWith(t, func(r *request) { r.decodeText(slices.Clone(body), om, extra) })
+		want := decodeTextWith(t, func(r *request) {
+			r.decodeTextLines(slices.Clone(body), 0, om, extra, labels.NewSymbolTable(), nil)
+		})
+		if got.stored != want.stored || !slices.Equal(got.errs, want.errs) || got.accepted != want.accepted || got.rejected != want.rejected {
+			t.Fatalf("openmetrics=%v body %q\nwhole body: %d accepted, %d rejected, errors %q\n%s\nper line:   %d accepted, %d rejected, errors %q\n%s",
+				om, body, got.accepted, got.rejected, got.errs, got.stored, want.accepted, want.rejected, want.errs, want.stored)
+		}
 	}
 }
 
@@ -98,6 +101,17 @@ var textLines = []string{
 	`quotedlabel{"a.b"="c"} 1`,
 	`colon:name{a="b"} 1`,
 	`utf8{ort="Zürich"} 1`,
+	// OpenMetrics: the end marker, units, counters with _total and
+	// _created, an exemplar, an escaped HELP (which the Prometheus text
+	// format reads differently or refuses).
+	`# EOF`,
+	`# TYPE jobs counter`,
+	`# UNIT jobs_seconds seconds`,
+	`jobs_total{queue="retry"} 17`,
+	`jobs_created{queue="retry"} 1772366000`,
+	`jobs_total{queue="retry"} 18 # {trace_id="a1"} 0.5 1772366400`,
+	`# HELP jobs Jobs \\ done \n here.`,
+	`after_eof 1`,
 }
 
 // TestTextMatchesLines runs bodies drawn from textLines through both
