@@ -119,15 +119,16 @@ func otlpEscapeCopy(s string, metric bool) string {
 	return out
 }
 
-// otlpLegal reports whether otlpEscape would return s unchanged: only
-// [a-zA-Z0-9_] (and : in metric names), and no leading digit for a metric.
+// otlpLegal reports whether otlpEscape would return s unchanged: a metric
+// name the validator would accept as it is (legacyMetricName), or a label
+// key of [a-zA-Z0-9_] only (a leading digit is the label code's to fix).
 func otlpLegal(s string, metric bool) bool {
-	if s == "" || metric && s[0] >= '0' && s[0] <= '9' {
-		return s == ""
+	if metric {
+		return s == "" || legacyMetricName(s)
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || metric && c == ':') {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
 			return false
 		}
 	}
