@@ -46,24 +46,41 @@ func benchDB(b *testing.B, n int, seal bool) (*DB, []model.Labels, int64) {
 	return db, series, start
 }
 
+// appendBench is an in-memory store and a batch of n datagen series with
+// one sample each, the set-up of the append benchmarks.
+type appendBench struct {
+	db      *DB
+	start   int64
+	samples []model.Sample
+	batch   []model.TimeSeries
+}
+
+func newAppendBench(b *testing.B, n int) *appendBench {
+	db, _, start := openMemBenchDB(b)
+	a := &appendBench{db: db, start: start, samples: make([]model.Sample, n), batch: make([]model.TimeSeries, n)}
+	for i, ls := range datagen.Series(n) {
+		a.batch[i] = model.TimeSeries{Labels: ls, Samples: a.samples[i : i+1]}
+	}
+	return a
+}
+
+// setStep gives every series its sample of round step, 10 s apart.
+func (a *appendBench) setStep(step int) {
+	for i := range a.samples {
+		a.samples[i] = model.Sample{T: a.start + int64(step)*10_000, V: float64(step + i)}
+	}
+}
+
 // BenchmarkAppend measures the append path for known series, one sample
 // per series per call, as scrapes and remote-write batches arrive.
 func BenchmarkAppend(b *testing.B) {
 	const n = 10_000
-	series := datagen.Series(n)
-	db, _, start := openMemBenchDB(b)
-	samples := make([]model.Sample, n)
-	batch := make([]model.TimeSeries, n)
-	for i, ls := range series {
-		batch[i] = model.TimeSeries{Labels: ls, Samples: samples[i : i+1]}
-	}
+	a := newAppendBench(b, n)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for step := 0; step < b.N; step++ {
-		for i := range samples {
-			samples[i] = model.Sample{T: start + int64(step)*10_000, V: float64(step + i)}
-		}
-		if res, err := db.Append(batch); err != nil || res.Rejected != 0 {
+		a.setStep(step)
+		if res, err := a.db.Append(a.batch); err != nil || res.Rejected != 0 {
 			b.Fatalf("append: %v %+v", err, res.Rejections)
 		}
 	}
@@ -75,21 +92,13 @@ func BenchmarkAppend(b *testing.B) {
 // path where only the series' own state is touched.
 func BenchmarkAppendRefs(b *testing.B) {
 	const n, per = 100_000, 5000
-	series := datagen.Series(n)
-	db, _, start := openMemBenchDB(b)
-	samples := make([]model.Sample, n)
-	batch := make([]model.TimeSeries, n)
-	for i, ls := range series {
-		batch[i] = model.TimeSeries{Labels: ls, Samples: samples[i : i+1]}
-	}
+	a := newAppendBench(b, n)
 	refs := make([]uint64, n)
 	step := 0
 	appendAll := func() {
-		for i := range samples {
-			samples[i] = model.Sample{T: start + int64(step)*10_000, V: float64(step + i)}
-		}
+		a.setStep(step)
 		for lo := 0; lo < n; lo += per {
-			if res, err := db.AppendRefs(batch[lo:lo+per], refs[lo:lo+per]); err != nil || res.Rejected != 0 {
+			if res, err := a.db.AppendRefs(a.batch[lo:lo+per], refs[lo:lo+per]); err != nil || res.Rejected != 0 {
 				b.Fatalf("append: %v %+v", err, res.Rejections)
 			}
 		}
